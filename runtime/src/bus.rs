@@ -81,6 +81,42 @@ impl<T: Send + 'static> BusSender<T> for Discard {
     }
 }
 
+/// The `bus:` section of the configuration: sizing of the in-memory buses.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusSpec {
+    /// Events a bus holds before senders wait (backpressure).
+    pub capacity: usize,
+    /// Most events a source or stage sends in one batch.
+    pub batch_size: usize,
+}
+
+impl Default for BusSpec {
+    fn default() -> Self {
+        BusSpec {
+            capacity: 65_536,
+            batch_size: 512,
+        }
+    }
+}
+
+impl BusSpec {
+    /// Checks the sizes; returns (field, message) pairs for what is wrong.
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
+        let mut errs = Vec::new();
+        if self.capacity == 0 {
+            errs.push(("capacity", "must be at least 1".to_string()));
+        }
+        if self.batch_size == 0 {
+            errs.push(("batch_size", "must be at least 1".to_string()));
+        }
+        if self.batch_size > self.capacity {
+            errs.push(("batch_size", format!("must not exceed capacity ({})", self.capacity)));
+        }
+        errs
+    }
+}
+
 /// Events waiting in a bus.
 pub static BUS_QUEUED: MetricDef = MetricDef::gauge(
     "palisade_bus_queued_events",

@@ -7,6 +7,34 @@ use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
 
+/// The `metrics:` section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSpec {
+    /// Serve `/metrics` at all.
+    pub enabled: bool,
+    /// `host:port` to listen on.
+    pub listen_addr: String,
+}
+
+impl Default for MetricsSpec {
+    fn default() -> Self {
+        MetricsSpec {
+            enabled: true,
+            listen_addr: "127.0.0.1:6060".into(),
+        }
+    }
+}
+
+impl MetricsSpec {
+    /// The listen address, or why it is not one.
+    pub fn addr(&self) -> Result<SocketAddr, String> {
+        self.listen_addr
+            .parse()
+            .map_err(|e| format!("{:?} is not a host:port address: {e}", self.listen_addr))
+    }
+}
+
 /// The metrics router (testable without a socket).
 pub fn metrics_router(registry: Registry) -> Router {
     Router::new()

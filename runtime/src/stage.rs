@@ -25,9 +25,14 @@ pub trait Stage: Send + 'static {
     fn name(&self) -> &'static str;
 
     /// Processes a batch, pushing results into `out`.
+    ///
+    /// Take items from the front of `items` (`drain(..)`) as they are done. On
+    /// [`StageError::External`], leave in `items` those not yet done: the runner waits (backoff)
+    /// and calls again with them, so nothing accepted is lost while a service is down. After
+    /// `Ok` or any other error, items left over are discarded.
     fn process(
         &mut self,
-        items: Vec<Self::In>,
+        items: &mut Vec<Self::In>,
         out: &mut Vec<Self::Out>,
     ) -> impl Future<Output = Result<(), StageError>> + Send;
 
@@ -78,14 +83,15 @@ pub struct StageReport {
     pub user_errors: u64,
 }
 
-/// Runs `stage` from `rx` to `tx` until `rx` closes, then drains and closes `tx` (by dropping it).
+/// Runs `stage` from `rx` to `tx` until `rx` closes, then drains and closes `tx` (by dropping
+/// it). Returns the stage itself with its report, so callers can read what it holds.
 pub async fn run_stage<S, R, W>(
     mut stage: S,
     mut rx: R,
     mut tx: W,
     clock: SharedClock,
     metrics: &Registry,
-) -> Result<StageReport, StageError>
+) -> Result<(S, StageReport), StageError>
 where
     S: Stage,
     R: BusReceiver<S::In>,
@@ -115,22 +121,35 @@ where
         tokio::select! {
             biased;
             batch = rx.recv() => {
-                let Some(Batch { items, ack }) = batch else { break };
+                let Some(Batch { mut items, ack }) = batch else { break };
                 let n = items.len() as u64;
                 report.items_in += n;
                 c_in.add(n);
-                match stage.process(items, &mut out).await {
-                    Ok(()) => {}
-                    Err(StageError::User(msg)) => {
-                        report.user_errors += 1;
-                        c_user.inc();
-                        tracing::warn!(stage = name, error = %msg, "Stage skipped bad input.");
+                let mut backoff = Backoff::default();
+                loop {
+                    match stage.process(&mut items, &mut out).await {
+                        Ok(()) => break,
+                        Err(StageError::User(msg)) => {
+                            report.user_errors += 1;
+                            c_user.inc();
+                            tracing::warn!(stage = name, error = %msg, "Stage skipped bad input.");
+                            break;
+                        }
+                        Err(StageError::External(msg)) => {
+                            c_ext.inc();
+                            if items.is_empty() {
+                                tracing::error!(stage = name, error = %msg, "Stage could not reach a service.");
+                                break;
+                            }
+                            let wait = backoff.next();
+                            tracing::warn!(stage = name, error = %msg, retry_in_ms = wait.as_millis() as u64,
+                                pending = items.len(), "Stage could not reach a service; retrying.");
+                            // Hand off what is already done, so downstream keeps moving.
+                            emit(&mut tx, std::mem::take(&mut out), &mut report, &c_out).await?;
+                            tokio::time::sleep(wait).await;
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Err(StageError::External(msg)) => {
-                        c_ext.inc();
-                        tracing::error!(stage = name, error = %msg, "Stage could not reach a service.");
-                    }
-                    Err(e) => return Err(e),
                 }
                 emit(&mut tx, out, &mut report, &c_out).await?;
                 ack.ack();
@@ -145,7 +164,21 @@ where
     stage.on_close(&mut out).await?;
     emit(&mut tx, out, &mut report, &c_out).await?;
     tracing::debug!(stage = name, items_in = report.items_in, items_out = report.items_out, "Stage drained.");
-    Ok(report)
+    Ok((stage, report))
+}
+
+/// Exponential backoff for retries: 100 ms doubling up to 30 s.
+#[derive(Debug, Default)]
+struct Backoff {
+    attempt: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let ms = 100u64.saturating_mul(1 << self.attempt.min(9));
+        self.attempt += 1;
+        Duration::from_millis(ms.min(30_000))
+    }
 }
 
 async fn emit<T: Send + 'static, W: BusSender<T>>(
@@ -184,11 +217,11 @@ mod tests {
         fn name(&self) -> &'static str {
             "doubler"
         }
-        async fn process(&mut self, items: Vec<u32>, out: &mut Vec<u32>) -> Result<(), StageError> {
+        async fn process(&mut self, items: &mut Vec<u32>, out: &mut Vec<u32>) -> Result<(), StageError> {
             if items.contains(&13) {
                 return Err(StageError::User("13".into()));
             }
-            for i in items {
+            for i in items.drain(..) {
                 if let Some(h) = self.held.replace(i * 2) {
                     out.push(h);
                 }
@@ -221,7 +254,7 @@ mod tests {
         }
         drop(in_tx);
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let report = run_stage(Doubler { held: None }, in_rx, out_tx, clock, &r).await.unwrap();
+        let (_, report) = run_stage(Doubler { held: None }, in_rx, out_tx, clock, &r).await.unwrap();
         let mut got = Vec::new();
         while let Some(b) = out_rx.recv().await {
             got.extend(b.items);
@@ -239,7 +272,8 @@ mod tests {
         fn name(&self) -> &'static str {
             "ticker"
         }
-        async fn process(&mut self, _: Vec<u32>, _: &mut Vec<DateTime<Utc>>) -> Result<(), StageError> {
+        async fn process(&mut self, items: &mut Vec<u32>, _: &mut Vec<DateTime<Utc>>) -> Result<(), StageError> {
+            items.clear();
             Ok(())
         }
         fn tick_interval(&self) -> Option<Duration> {
@@ -249,6 +283,60 @@ mod tests {
             out.push(now);
             Ok(())
         }
+    }
+
+    /// Fails on the first two attempts of every item, as a service that is down then comes back.
+    struct Flaky {
+        failures_left: u32,
+        done: Vec<u32>,
+    }
+
+    impl Stage for Flaky {
+        type In = u32;
+        type Out = u32;
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        async fn process(&mut self, items: &mut Vec<u32>, out: &mut Vec<u32>) -> Result<(), StageError> {
+            while let Some(&i) = items.first() {
+                if i == 2 && self.failures_left > 0 {
+                    self.failures_left -= 1;
+                    return Err(StageError::External("store down".into()));
+                }
+                items.remove(0);
+                self.done.push(i);
+                out.push(i);
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_what_an_external_failure_left_with_backoff_and_loses_nothing() {
+        let r = Registry::new();
+        let (mut in_tx, in_rx) = channel::<u32>("in", 10, &r);
+        let (out_tx, mut out_rx) = channel::<u32>("out", 10, &r);
+        in_tx.send(Batch::new(vec![1, 2, 3])).await.unwrap();
+        drop(in_tx);
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let stage = Flaky { failures_left: 2, done: vec![] };
+        let (stage, report) = run_stage(stage, in_rx, out_tx, clock, &r).await.unwrap();
+        assert_eq!(stage.done, vec![1, 2, 3], "each item processed exactly once");
+        let mut got = Vec::new();
+        while let Some(b) = out_rx.recv().await {
+            got.extend(b.items);
+        }
+        assert_eq!(got, vec![1, 2, 3]);
+        assert_eq!(report.items_out, 3);
+        assert_eq!(r.value("palisade_pipeline_stage_errors_total", &[("stage", "flaky"), ("domain", "external")]), Some(2));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_thirty_seconds() {
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..12).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(&waits[..4], &[100, 200, 400, 800]);
+        assert_eq!(*waits.last().unwrap(), 30_000);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,0 +1,35 @@
+//! One module per subcommand.
+
+mod replay;
+mod run;
+
+use crate::cli::Command;
+use anyhow::Result;
+use std::process::ExitCode;
+
+/// Runs a subcommand.
+pub fn dispatch(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Run(args) => run::run(args),
+        Command::Replay(args) => replay::replay(args),
+        Command::Validate(args) => {
+            let cfg = crate::config::load(args.config.as_deref())?;
+            println!(
+                "{}: valid ({} source{})",
+                cfg.origin,
+                cfg.sources.len(),
+                if cfg.sources.len() == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Version => {
+            println!("palisade {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A multi-threaded Tokio runtime.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}

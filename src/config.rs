@@ -1,0 +1,194 @@
+//! The configuration file: one YAML document whose sections belong to the crates that use them.
+//!
+//! ```yaml
+//! log:      { level: info, format: human }        # palisade_runtime::telemetry::LogSpec
+//! metrics:  { enabled: true, listen_addr: ... }    # palisade_runtime::http::MetricsSpec
+//! bus:      { capacity: 65536, batch_size: 512 }   # palisade_runtime::bus::BusSpec
+//! storage:  { path: ..., alert_retention: 30d }    # palisade_publish::StorageSpec
+//! sources:  [ CrowdSec acquisition entries ]      # palisade_ingest::source
+//! ```
+//!
+//! Missing sections and fields take their defaults. When no file is given, Palisade reads
+//! `$PALISADE_CONFIG`, else `/etc/palisade/palisade.yaml`, else the default embedded in the
+//! binary (`deploy/palisade.yaml`). Every error of every section is collected and reported with
+//! file, line and field path before anything starts.
+
+use palisade_ingest::source::{compile_sources, SourceConfig};
+use palisade_publish::{StorageConfig, StorageSpec};
+use palisade_runtime::bus::BusSpec;
+use palisade_runtime::config::{join_key, ConfigError, ConfigErrors, YamlDoc};
+use palisade_runtime::http::MetricsSpec;
+use palisade_runtime::telemetry::LogSpec;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The configuration embedded in the binary.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../deploy/palisade.yaml");
+/// How the embedded configuration is named in messages.
+pub const EMBEDDED_NAME: &str = "<embedded deploy/palisade.yaml>";
+/// Where a system-wide configuration is looked for.
+pub const SYSTEM_PATH: &str = "/etc/palisade/palisade.yaml";
+
+const SECTIONS: &[&str] = &["log", "metrics", "bus", "storage", "sources"];
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Where it was read from.
+    pub origin: String,
+    /// Logging.
+    pub log: LogSpec,
+    /// The metrics endpoint, when enabled.
+    pub metrics: Option<SocketAddr>,
+    /// Bus sizing.
+    pub bus: BusSpec,
+    /// Embedded storage.
+    pub storage: StorageConfig,
+    /// The sources to run.
+    pub sources: Vec<SourceConfig>,
+}
+
+/// Which file to read: the explicit one, `$PALISADE_CONFIG`, the system one, or the embedded one.
+pub fn resolve(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("PALISADE_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    Path::new(SYSTEM_PATH).exists().then(|| PathBuf::from(SYSTEM_PATH))
+}
+
+/// Loads and validates the configuration.
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigErrors> {
+    match resolve(explicit) {
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+                file: name.clone(),
+                line: None,
+                column: None,
+                path: String::new(),
+                message: format!("cannot read: {e}"),
+            })?;
+            compile(&name, &text)
+        }
+        None => compile(EMBEDDED_NAME, EMBEDDED_DEFAULT),
+    }
+}
+
+fn decode_section<T: serde::de::DeserializeOwned + Default>(
+    doc: &YamlDoc,
+    key: &str,
+    errors: &mut Vec<ConfigError>,
+) -> T {
+    match doc.root().get(key) {
+        None | Some(serde_json::Value::Null) => T::default(),
+        Some(v) => doc.decode_into(key, v, errors).unwrap_or_default(),
+    }
+}
+
+/// Validates a configuration text. All errors are returned together.
+pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
+    let doc = YamlDoc::parse(file, text)?;
+    let mut errors = Vec::new();
+    match doc.root() {
+        serde_json::Value::Object(m) => {
+            for k in m.keys().filter(|k| !SECTIONS.contains(&k.as_str())) {
+                errors.push(doc.error(
+                    k,
+                    format!("unknown field `{k}`, expected one of `{}`", SECTIONS.join("`, `")),
+                ));
+            }
+        }
+        serde_json::Value::Null => {}
+        _ => errors.push(doc.error("", "the configuration must be a mapping of sections")),
+    }
+
+    let log: LogSpec = decode_section(&doc, "log", &mut errors);
+    if let Err(e) = log.validate() {
+        errors.push(doc.error("log.level", format!("invalid log filter: {e}")));
+    }
+    let metrics_spec: MetricsSpec = decode_section(&doc, "metrics", &mut errors);
+    let metrics = match metrics_spec.addr() {
+        Ok(a) => metrics_spec.enabled.then_some(a),
+        Err(e) => {
+            errors.push(doc.error("metrics.listen_addr", e));
+            None
+        }
+    };
+    let bus: BusSpec = decode_section(&doc, "bus", &mut errors);
+    for (field, msg) in bus.validate() {
+        errors.push(doc.error(&join_key("bus", field), msg));
+    }
+    let storage_spec: StorageSpec = decode_section(&doc, "storage", &mut errors);
+    let storage = storage_spec.compile(&doc, "storage", &mut errors);
+    let sources = match doc.root().get("sources") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(v) => compile_sources(&doc, "sources", v, &mut errors),
+    };
+
+    match storage {
+        Some(storage) if errors.is_empty() => Ok(Config {
+            origin: file.to_string(),
+            log,
+            metrics,
+            bus,
+            storage,
+            sources,
+        }),
+        _ => Err(ConfigErrors(errors)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_is_valid() {
+        let c = compile(EMBEDDED_NAME, EMBEDDED_DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.sources.is_empty(), "the default watches the usual log files");
+        assert!(c.metrics.is_some());
+    }
+
+    #[test]
+    fn an_empty_file_takes_every_default() {
+        let c = compile("empty.yaml", "").unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.sources.is_empty());
+        assert_eq!(c.bus, BusSpec::default());
+    }
+
+    #[test]
+    fn reports_every_error_with_file_line_and_path() {
+        let text = "\
+log:
+  level: info
+  colour: true
+metrics:
+  listen_addr: nowhere
+bus:
+  capacity: 0
+storage:
+  alert_retention: forever
+sourcez: []
+";
+        let errs = compile("p.yaml", text).unwrap_err().0;
+        let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        let has = |needle: &str| lines.iter().any(|l| l.starts_with(needle));
+        assert!(has("p.yaml:10:1: sourcez: unknown field `sourcez`, expected one of `log`"), "{lines:#?}");
+        assert!(has("p.yaml:3:3: log.colour: unknown field `colour`"), "{lines:#?}");
+        assert!(has("p.yaml:5:3: metrics.listen_addr: \"nowhere\" is not a host:port address"), "{lines:#?}");
+        assert!(has("p.yaml:7:3: bus.capacity: must be at least 1"), "{lines:#?}");
+        assert!(lines.iter().any(|l| l.starts_with("p.yaml:9:3: storage.alert_retention")), "{lines:#?}");
+        assert_eq!(errs.len(), 5, "{lines:#?}");
+    }
+
+    #[test]
+    fn a_syntax_error_stops_with_its_location() {
+        let errs = compile("s.yaml", "log:\n  level: [info\n").unwrap_err().0;
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].file, "s.yaml");
+        assert!(errs[0].line.is_some());
+    }
+}
