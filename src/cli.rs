@@ -90,15 +90,24 @@ mod tests {
     #[test]
     fn replay_takes_type_labels_and_files() {
         let cli = Cli::try_parse_from([
-            "palisade", "replay", "--type", "syslog", "--label", "env=prod", "-o", "json", "a.log", "b.log",
+            "palisade", "replay", "--type", "syslog", "--label", "env=prod", "-o", "json", "a.log",
+            "b.log",
         ])
         .unwrap();
-        let Command::Replay(r) = cli.command else { panic!("not replay") };
+        let Command::Replay(r) = cli.command else {
+            panic!("not replay")
+        };
         assert_eq!(r.log_type, "syslog");
         assert_eq!(r.labels, vec![("env".to_string(), "prod".to_string())]);
         assert_eq!(r.output, Output::Json);
         assert_eq!(r.files, vec!["a.log", "b.log"]);
-        assert!(Cli::try_parse_from(["palisade", "replay", "--type", "x", "--label", "novalue", "f"]).is_err());
-        assert!(Cli::try_parse_from(["palisade", "replay", "--type", "x"]).is_err(), "files are required");
+        assert!(Cli::try_parse_from([
+            "palisade", "replay", "--type", "x", "--label", "novalue", "f"
+        ])
+        .is_err());
+        assert!(
+            Cli::try_parse_from(["palisade", "replay", "--type", "x"]).is_err(),
+            "files are required"
+        );
     }
 }

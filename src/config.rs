@@ -56,7 +56,9 @@ pub fn resolve(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("PALISADE_CONFIG").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    Path::new(SYSTEM_PATH).exists().then(|| PathBuf::from(SYSTEM_PATH))
+    Path::new(SYSTEM_PATH)
+        .exists()
+        .then(|| PathBuf::from(SYSTEM_PATH))
 }
 
 /// Loads and validates the configuration.
@@ -97,7 +99,10 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
             for k in m.keys().filter(|k| !SECTIONS.contains(&k.as_str())) {
                 errors.push(doc.error(
                     k,
-                    format!("unknown field `{k}`, expected one of `{}`", SECTIONS.join("`, `")),
+                    format!(
+                        "unknown field `{k}`, expected one of `{}`",
+                        SECTIONS.join("`, `")
+                    ),
                 ));
             }
         }
@@ -148,7 +153,10 @@ mod tests {
     #[test]
     fn the_embedded_default_is_valid() {
         let c = compile(EMBEDDED_NAME, EMBEDDED_DEFAULT).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!c.sources.is_empty(), "the default watches the usual log files");
+        assert!(
+            !c.sources.is_empty(),
+            "the default watches the usual log files"
+        );
         assert!(c.metrics.is_some());
     }
 
@@ -176,11 +184,28 @@ sourcez: []
         let errs = compile("p.yaml", text).unwrap_err().0;
         let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
         let has = |needle: &str| lines.iter().any(|l| l.starts_with(needle));
-        assert!(has("p.yaml:10:1: sourcez: unknown field `sourcez`, expected one of `log`"), "{lines:#?}");
-        assert!(has("p.yaml:3:3: log.colour: unknown field `colour`"), "{lines:#?}");
-        assert!(has("p.yaml:5:3: metrics.listen_addr: \"nowhere\" is not a host:port address"), "{lines:#?}");
-        assert!(has("p.yaml:7:3: bus.capacity: must be at least 1"), "{lines:#?}");
-        assert!(lines.iter().any(|l| l.starts_with("p.yaml:9:3: storage.alert_retention")), "{lines:#?}");
+        assert!(
+            has("p.yaml:10:1: sourcez: unknown field `sourcez`, expected one of `log`"),
+            "{lines:#?}"
+        );
+        assert!(
+            has("p.yaml:3:3: log.colour: unknown field `colour`"),
+            "{lines:#?}"
+        );
+        assert!(
+            has("p.yaml:5:3: metrics.listen_addr: \"nowhere\" is not a host:port address"),
+            "{lines:#?}"
+        );
+        assert!(
+            has("p.yaml:7:3: bus.capacity: must be at least 1"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("p.yaml:9:3: storage.alert_retention")),
+            "{lines:#?}"
+        );
         assert_eq!(errs.len(), 5, "{lines:#?}");
     }
 

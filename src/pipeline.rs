@@ -88,7 +88,8 @@ pub async fn run(p: Embedded<'_>) -> Result<PipelineReport> {
     let detect = DetectStage::new(NoScenarios, &metrics);
     let detect = tokio::spawn(async move { run_stage(detect, events_rx, alerts_tx, c, &m).await });
     let (m, c) = (metrics.clone(), p.clock.clone());
-    let publish = PublishStage::new(p.store, DefaultProfile::default(), p.storage, &metrics).with_clock(p.clock.clone());
+    let publish = PublishStage::new(p.store, DefaultProfile::default(), p.storage, &metrics)
+        .with_clock(p.clock.clone());
     let publish = tokio::spawn(async move { run_stage(publish, alerts_rx, Discard, c, &m).await });
 
     let mut lines = 0;

@@ -11,7 +11,10 @@ fn palisade() -> Command {
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     let p = dir.path().join(name);
-    std::fs::File::create(&p).unwrap().write_all(text.as_bytes()).unwrap();
+    std::fs::File::create(&p)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     p.display().to_string()
 }
 
@@ -19,13 +22,23 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
 fn version_prints_the_package_version() {
     let out = palisade().arg("version").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("palisade {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("palisade {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
 fn validate_accepts_the_shipped_config() {
-    let out = palisade().args(["validate", "--config", "deploy/palisade.yaml"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = palisade()
+        .args(["validate", "--config", "deploy/palisade.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("valid (4 sources)"));
 }
 
@@ -37,14 +50,32 @@ fn validate_reports_every_error_and_exits_78() {
         "bad.yaml",
         "log:\n  format: xml\nsources:\n  - source: file\n    filenames: [/tmp/x.log]\n    labels: {}\n  - source: carrier-pigeon\n    labels: {type: syslog}\nstorage:\n  decision_retention: 3 weeks\n",
     );
-    let out = palisade().args(["validate", "--config", &cfg]).output().unwrap();
+    let out = palisade()
+        .args(["validate", "--config", &cfg])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("configuration is invalid (4 errors):"), "{err}");
-    assert!(err.contains(&format!("{cfg}:2:3: log.format: unknown variant `xml`")), "{err}");
-    assert!(err.contains(&format!("{cfg}:6:5: sources[0].labels")), "{err}");
-    assert!(err.contains(&format!("{cfg}:7:5: sources[1].source")), "{err}");
-    assert!(err.contains(&format!("{cfg}:10:3: storage.decision_retention")), "{err}");
+    assert!(
+        err.starts_with("configuration is invalid (4 errors):"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{cfg}:2:3: log.format: unknown variant `xml`")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{cfg}:6:5: sources[0].labels")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{cfg}:7:5: sources[1].source")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{cfg}:10:3: storage.decision_retention")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -63,19 +94,40 @@ fn replay_reads_every_line_of_the_sample() {
         .lines()
         .filter(|l| !l.is_empty())
         .count();
-    let out = palisade().args(["replay", "--type", "syslog", "samples/auth.log"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = palisade()
+        .args(["replay", "--type", "syslog", "samples/auth.log"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(&format!("replayed {lines} lines (type syslog)")), "{text}");
+    assert!(
+        text.starts_with(&format!("replayed {lines} lines (type syslog)")),
+        "{text}"
+    );
 }
 
 #[test]
 fn replay_json_prints_nothing_but_alerts_on_stdout() {
     let out = palisade()
-        .args(["replay", "--type", "nginx", "-o", "json", "samples/access.log"])
+        .args([
+            "replay",
+            "--type",
+            "nginx",
+            "-o",
+            "json",
+            "samples/access.log",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(v.get("scenario").is_some(), "{line}");
@@ -85,7 +137,10 @@ fn replay_json_prints_nothing_but_alerts_on_stdout() {
 
 #[test]
 fn replay_of_a_missing_file_fails_clearly() {
-    let out = palisade().args(["replay", "--type", "syslog", "/nonexistent/x.log"]).output().unwrap();
+    let out = palisade()
+        .args(["replay", "--type", "syslog", "/nonexistent/x.log"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.log"));
 }

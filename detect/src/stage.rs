@@ -3,11 +3,11 @@
 //! Time: when an event is a replay (`ExpectMode::TimeMachine`), "now" is the newest event time
 //! seen so far, so a replayed log behaves as it did live; otherwise it is the injected clock.
 
+use chrono::{DateTime, Utc};
 use palisade_runtime::metrics::{Counter, Gauge, MetricDef, Registry};
 use palisade_runtime::stage::Stage;
 use palisade_runtime::StageError;
 use palisade_schemas::{Alert, Event, ExpectMode};
-use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
 /// Events the detect stage received.
@@ -99,7 +99,11 @@ impl<S: ScenarioSet> Stage for DetectStage<S> {
         "detect"
     }
 
-    async fn process(&mut self, items: &mut Vec<Event>, out: &mut Vec<Alert>) -> Result<(), StageError> {
+    async fn process(
+        &mut self,
+        items: &mut Vec<Event>,
+        out: &mut Vec<Alert>,
+    ) -> Result<(), StageError> {
         self.received.add(items.len() as u64);
         let before = out.len();
         for e in items.drain(..) {
@@ -164,11 +168,20 @@ mod tests {
         let r = Registry::new();
         let mut s = DetectStage::new(SecondSighting::default(), &r);
         let mut out = Vec::new();
-        s.process(&mut vec![ev("1.1.1.1", 5), ev("2.2.2.2", 3), ev("1.1.1.1", 7)], &mut out).await.unwrap();
+        s.process(
+            &mut vec![ev("1.1.1.1", 5), ev("2.2.2.2", 3), ev("1.1.1.1", 7)],
+            &mut out,
+        )
+        .await
+        .unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].source.value, "1.1.1.1");
         let t = |s| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, s).unwrap();
-        assert_eq!(s.scenarios.1, vec![t(5), t(5), t(7)], "event time never goes back");
+        assert_eq!(
+            s.scenarios.1,
+            vec![t(5), t(5), t(7)],
+            "event time never goes back"
+        );
         assert_eq!(r.total("palisade_detect_alerts_raised_total"), 1);
         assert_eq!(r.total("palisade_detect_partition_keys_count"), 2);
     }

@@ -135,6 +135,21 @@ pub fn decision_uuid(
     Uuid::new_v5(&namespace(), name.as_bytes()).to_string()
 }
 
+/// A deterministic uuid for an alert that arrives without one (v5 of scenario, source, start,
+/// stop and event count), so that an alert delivered twice is stored once.
+pub fn alert_uuid(alert: &palisade_schemas::Alert) -> String {
+    let name = [
+        alert.scenario.as_str(),
+        alert.source.scope.as_str(),
+        alert.source.value.as_str(),
+        alert.start_at.as_str(),
+        alert.stop_at.as_str(),
+        &alert.events_count.to_string(),
+    ]
+    .join("\u{0}");
+    Uuid::new_v5(&namespace(), name.as_bytes()).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,19 +310,4 @@ mod tests {
             (Some(now()), Some("kept"))
         );
     }
-}
-
-/// A deterministic uuid for an alert that arrives without one (v5 of scenario, source, start,
-/// stop and event count), so that an alert delivered twice is stored once.
-pub fn alert_uuid(alert: &palisade_schemas::Alert) -> String {
-    let name = [
-        alert.scenario.as_str(),
-        alert.source.scope.as_str(),
-        alert.source.value.as_str(),
-        alert.start_at.as_str(),
-        alert.stop_at.as_str(),
-        &alert.events_count.to_string(),
-    ]
-    .join("\u{0}");
-    Uuid::new_v5(&namespace(), name.as_bytes()).to_string()
 }

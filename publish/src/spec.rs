@@ -97,10 +97,7 @@ impl StorageSpec {
         let mut duration = |field: &str, text: &str| match parse_duration(text) {
             Ok(d) => Some(d),
             Err(e) => {
-                errors.push(doc.error(
-                    &join_key(path, field),
-                    format!("invalid duration {text:?}: {e}"),
-                ));
+                errors.push(doc.error(&join_key(path, field), e));
                 None
             }
         };

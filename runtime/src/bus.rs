@@ -35,7 +35,11 @@ impl Ack {
 
 impl std::fmt::Debug for Ack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Ack(pending)" } else { "Ack(none)" })
+        f.write_str(if self.0.is_some() {
+            "Ack(pending)"
+        } else {
+            "Ack(none)"
+        })
     }
 }
 
@@ -110,8 +114,11 @@ impl BusSpec {
         if self.batch_size == 0 {
             errs.push(("batch_size", "must be at least 1".to_string()));
         }
-        if self.batch_size > self.capacity {
-            errs.push(("batch_size", format!("must not exceed capacity ({})", self.capacity)));
+        if self.capacity > 0 && self.batch_size > self.capacity {
+            errs.push((
+                "batch_size",
+                format!("must not exceed capacity ({})", self.capacity),
+            ));
         }
         errs
     }
@@ -123,10 +130,8 @@ pub static BUS_QUEUED: MetricDef = MetricDef::gauge(
     "Events waiting in an in-memory bus.",
 );
 /// Events sent into a bus.
-pub static BUS_SENT: MetricDef = MetricDef::counter(
-    "palisade_bus_sent_events_total",
-    "Events sent into a bus.",
-);
+pub static BUS_SENT: MetricDef =
+    MetricDef::counter("palisade_bus_sent_events_total", "Events sent into a bus.");
 
 /// The bounded in-memory bus.
 pub mod memory {
@@ -257,7 +262,10 @@ mod tests {
         let r = Registry::new();
         let (mut tx, rx) = channel::<u32>("t", 2, &r);
         drop(rx);
-        assert!(matches!(tx.send(Batch::new(vec![1])).await, Err(BusError::Closed { .. })));
+        assert!(matches!(
+            tx.send(Batch::new(vec![1])).await,
+            Err(BusError::Closed { .. })
+        ));
     }
 
     #[test]

@@ -53,7 +53,11 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        writeln!(f, "configuration is invalid ({n} error{}):", if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "configuration is invalid ({n} error{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.0 {
             writeln!(f, "  • {e}")?;
         }
@@ -189,7 +193,13 @@ impl YamlDoc {
             }
         };
         let mut spans = HashMap::new();
-        spans.insert(String::new(), (node.referenced.line() as u32, node.referenced.column() as u32));
+        spans.insert(
+            String::new(),
+            (
+                node.referenced.line() as u32,
+                node.referenced.column() as u32,
+            ),
+        );
         let root = convert(node.value, "", &mut spans);
         Ok(YamlDoc { file, root, spans })
     }
@@ -246,7 +256,10 @@ impl YamlDoc {
                 join_key(path, &rel)
             };
             // Make sure an unknown field points at the field itself, not its parent.
-            if let Some(name) = inner.strip_prefix("unknown field `").and_then(|s| s.split('`').next()) {
+            if let Some(name) = inner
+                .strip_prefix("unknown field `")
+                .and_then(|s| s.split('`').next())
+            {
                 if !full.ends_with(name) {
                     full = join_key(&full, name);
                 }
@@ -290,7 +303,13 @@ fn convert(node: RawNode, path: &str, spans: &mut HashMap<String, (u32, u32)>) -
                 .enumerate()
                 .map(|(i, item)| {
                     let p = join_index(path, i);
-                    spans.insert(p.clone(), (item.referenced.line() as u32, item.referenced.column() as u32));
+                    spans.insert(
+                        p.clone(),
+                        (
+                            item.referenced.line() as u32,
+                            item.referenced.column() as u32,
+                        ),
+                    );
                     convert(item.value, &p, spans)
                 })
                 .collect(),
@@ -300,7 +319,10 @@ fn convert(node: RawNode, path: &str, spans: &mut HashMap<String, (u32, u32)>) -
             for (k, v) in entries {
                 let key = scalar_key(&k.value);
                 let p = join_key(path, &key);
-                spans.insert(p.clone(), (k.referenced.line() as u32, k.referenced.column() as u32));
+                spans.insert(
+                    p.clone(),
+                    (k.referenced.line() as u32, k.referenced.column() as u32),
+                );
                 m.insert(key, convert(v.value, &p, spans));
             }
             Value::Object(m)
@@ -316,7 +338,9 @@ pub fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Erro
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Null => Ok(String::new()),
-        other => Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string, found {other}"
+        ))),
     }
 }
 
@@ -369,7 +393,13 @@ mod tests {
         assert!(errors[0].message.contains("invalid type"), "{}", errors[0]);
         assert_eq!(errors[1].path, "items[2].prot");
         assert_eq!(errors[1].line, Some(9));
-        assert!(errors[1].to_string().starts_with("conf.yaml:9:5: items[2].prot: unknown field `prot`"), "{}", errors[1]);
+        assert!(
+            errors[1]
+                .to_string()
+                .starts_with("conf.yaml:9:5: items[2].prot: unknown field `prot`"),
+            "{}",
+            errors[1]
+        );
     }
 
     #[test]

@@ -44,7 +44,10 @@ pub fn metrics_router(registry: Registry) -> Router {
                 let r = registry.clone();
                 async move {
                     (
-                        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4",
+                        )],
                         r.render(),
                     )
                 }
@@ -86,9 +89,13 @@ mod tests {
         let r = Registry::new();
         r.counter(&HITS, &[]).add(7);
         let s = Shutdown::new();
-        let (addr, handle) = serve_metrics("127.0.0.1:0".parse().unwrap(), r, s.clone()).await.unwrap();
+        let (addr, handle) = serve_metrics("127.0.0.1:0".parse().unwrap(), r, s.clone())
+            .await
+            .unwrap();
         let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-        conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
         let mut body = String::new();
         conn.read_to_string(&mut body).await.unwrap();
         assert!(body.starts_with("HTTP/1.1 200"), "{body}");

@@ -113,7 +113,9 @@ pub struct Registry {
 fn valid_name(name: &str) -> bool {
     name.starts_with("palisade_")
         && name.split('_').count() >= 4
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Registry {
@@ -143,7 +145,12 @@ impl Registry {
 
     /// The counter `def` with these labels, created at zero on first use.
     pub fn counter(&self, def: &'static MetricDef, labels: &[(&'static str, &str)]) -> Counter {
-        debug_assert_eq!(def.kind, MetricKind::Counter, "{} is not a counter", def.name);
+        debug_assert_eq!(
+            def.kind,
+            MetricKind::Counter,
+            "{} is not a counter",
+            def.name
+        );
         let key = Self::labels(labels);
         self.family(def, |f| f.counters.entry(key).or_default().clone())
     }
@@ -169,13 +176,21 @@ impl Registry {
         let families = self.families.lock().unwrap_or_else(|e| e.into_inner());
         let f = families.get(name)?;
         let matches = |k: &Labels| {
-            k.len() == labels.len() && k.iter().zip(labels).all(|((a, b), (c, d))| a == c && b == d)
+            k.len() == labels.len()
+                && k.iter()
+                    .zip(labels)
+                    .all(|((a, b), (c, d))| a == c && b == d)
         };
         f.counters
             .iter()
             .find(|(k, _)| matches(k))
             .map(|(_, c)| c.get() as i64)
-            .or_else(|| f.gauges.iter().find(|(k, _)| matches(k)).map(|(_, g)| g.get()))
+            .or_else(|| {
+                f.gauges
+                    .iter()
+                    .find(|(k, _)| matches(k))
+                    .map(|(_, g)| g.get())
+            })
     }
 
     /// Prometheus text exposition format (version 0.0.4).
@@ -202,7 +217,10 @@ impl Registry {
                         if i > 0 {
                             out.push(',');
                         }
-                        let escaped = val.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+                        let escaped = val
+                            .replace('\\', "\\\\")
+                            .replace('"', "\\\"")
+                            .replace('\n', "\\n");
                         let _ = write!(out, "{k}=\"{escaped}\"");
                     }
                     out.push('}');
@@ -229,11 +247,20 @@ mod tests {
         r.counter(&LINES, &[("source", "a\"b")]).inc();
         r.gauge(&DEPTH, &[]).set(-2);
         let text = r.render();
-        assert!(text.contains("# TYPE palisade_test_lines_total counter"), "{text}");
-        assert!(text.contains("palisade_test_lines_total{source=\"a\\\"b\"} 4"), "{text}");
+        assert!(
+            text.contains("# TYPE palisade_test_lines_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("palisade_test_lines_total{source=\"a\\\"b\"} 4"),
+            "{text}"
+        );
         assert!(text.contains("palisade_test_queue_events -2"), "{text}");
         assert_eq!(r.total("palisade_test_lines_total"), 4);
-        assert_eq!(r.value("palisade_test_lines_total", &[("source", "a\"b")]), Some(4));
+        assert_eq!(
+            r.value("palisade_test_lines_total", &[("source", "a\"b")]),
+            Some(4)
+        );
         assert_eq!(r.value("palisade_test_lines_total", &[]), None);
     }
 

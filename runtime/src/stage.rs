@@ -51,7 +51,10 @@ pub trait Stage: Send + 'static {
     }
 
     /// Called once the input is drained, before the output closes: flush what is held.
-    fn on_close(&mut self, _out: &mut Vec<Self::Out>) -> impl Future<Output = Result<(), StageError>> + Send {
+    fn on_close(
+        &mut self,
+        _out: &mut Vec<Self::Out>,
+    ) -> impl Future<Output = Result<(), StageError>> + Send {
         async { Ok(()) }
     }
 }
@@ -163,7 +166,12 @@ where
     let mut out = Vec::new();
     stage.on_close(&mut out).await?;
     emit(&mut tx, out, &mut report, &c_out).await?;
-    tracing::debug!(stage = name, items_in = report.items_in, items_out = report.items_out, "Stage drained.");
+    tracing::debug!(
+        stage = name,
+        items_in = report.items_in,
+        items_out = report.items_out,
+        "Stage drained."
+    );
     Ok((stage, report))
 }
 
@@ -217,7 +225,11 @@ mod tests {
         fn name(&self) -> &'static str {
             "doubler"
         }
-        async fn process(&mut self, items: &mut Vec<u32>, out: &mut Vec<u32>) -> Result<(), StageError> {
+        async fn process(
+            &mut self,
+            items: &mut Vec<u32>,
+            out: &mut Vec<u32>,
+        ) -> Result<(), StageError> {
             if items.contains(&13) {
                 return Err(StageError::User("13".into()));
             }
@@ -254,15 +266,34 @@ mod tests {
         }
         drop(in_tx);
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let (_, report) = run_stage(Doubler { held: None }, in_rx, out_tx, clock, &r).await.unwrap();
+        let (_, report) = run_stage(Doubler { held: None }, in_rx, out_tx, clock, &r)
+            .await
+            .unwrap();
         let mut got = Vec::new();
         while let Some(b) = out_rx.recv().await {
             got.extend(b.items);
         }
         assert_eq!(got, vec![2, 4, 6], "the held item is flushed on close");
-        assert_eq!(acked.load(Ordering::SeqCst), 3, "bad batches are acked too: counted and skipped");
-        assert_eq!(report, StageReport { items_in: 4, items_out: 3, user_errors: 1 });
-        assert_eq!(r.value("palisade_pipeline_stage_errors_total", &[("stage", "doubler"), ("domain", "user")]), Some(1));
+        assert_eq!(
+            acked.load(Ordering::SeqCst),
+            3,
+            "bad batches are acked too: counted and skipped"
+        );
+        assert_eq!(
+            report,
+            StageReport {
+                items_in: 4,
+                items_out: 3,
+                user_errors: 1
+            }
+        );
+        assert_eq!(
+            r.value(
+                "palisade_pipeline_stage_errors_total",
+                &[("stage", "doubler"), ("domain", "user")]
+            ),
+            Some(1)
+        );
     }
 
     struct Ticker;
@@ -272,14 +303,22 @@ mod tests {
         fn name(&self) -> &'static str {
             "ticker"
         }
-        async fn process(&mut self, items: &mut Vec<u32>, _: &mut Vec<DateTime<Utc>>) -> Result<(), StageError> {
+        async fn process(
+            &mut self,
+            items: &mut Vec<u32>,
+            _: &mut Vec<DateTime<Utc>>,
+        ) -> Result<(), StageError> {
             items.clear();
             Ok(())
         }
         fn tick_interval(&self) -> Option<Duration> {
             Some(Duration::from_secs(1))
         }
-        async fn on_tick(&mut self, now: DateTime<Utc>, out: &mut Vec<DateTime<Utc>>) -> Result<(), StageError> {
+        async fn on_tick(
+            &mut self,
+            now: DateTime<Utc>,
+            out: &mut Vec<DateTime<Utc>>,
+        ) -> Result<(), StageError> {
             out.push(now);
             Ok(())
         }
@@ -297,7 +336,11 @@ mod tests {
         fn name(&self) -> &'static str {
             "flaky"
         }
-        async fn process(&mut self, items: &mut Vec<u32>, out: &mut Vec<u32>) -> Result<(), StageError> {
+        async fn process(
+            &mut self,
+            items: &mut Vec<u32>,
+            out: &mut Vec<u32>,
+        ) -> Result<(), StageError> {
             while let Some(&i) = items.first() {
                 if i == 2 && self.failures_left > 0 {
                     self.failures_left -= 1;
@@ -319,16 +362,29 @@ mod tests {
         in_tx.send(Batch::new(vec![1, 2, 3])).await.unwrap();
         drop(in_tx);
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let stage = Flaky { failures_left: 2, done: vec![] };
+        let stage = Flaky {
+            failures_left: 2,
+            done: vec![],
+        };
         let (stage, report) = run_stage(stage, in_rx, out_tx, clock, &r).await.unwrap();
-        assert_eq!(stage.done, vec![1, 2, 3], "each item processed exactly once");
+        assert_eq!(
+            stage.done,
+            vec![1, 2, 3],
+            "each item processed exactly once"
+        );
         let mut got = Vec::new();
         while let Some(b) = out_rx.recv().await {
             got.extend(b.items);
         }
         assert_eq!(got, vec![1, 2, 3]);
         assert_eq!(report.items_out, 3);
-        assert_eq!(r.value("palisade_pipeline_stage_errors_total", &[("stage", "flaky"), ("domain", "external")]), Some(2));
+        assert_eq!(
+            r.value(
+                "palisade_pipeline_stage_errors_total",
+                &[("stage", "flaky"), ("domain", "external")]
+            ),
+            Some(2)
+        );
     }
 
     #[test]

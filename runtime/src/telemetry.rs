@@ -37,7 +37,9 @@ impl Default for LogSpec {
 impl LogSpec {
     /// Checks the level filter; returns the error text if it does not parse.
     pub fn validate(&self) -> Result<(), String> {
-        EnvFilter::try_new(&self.level).map(|_| ()).map_err(|e| e.to_string())
+        EnvFilter::try_new(&self.level)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -46,7 +48,9 @@ pub fn init(spec: &LogSpec) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&spec.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match spec.format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

@@ -24,7 +24,10 @@ pub struct AlertEvent {
 
 impl AlertEvent {
     /// Builds the alert event from an event's Meta map, sorting keys as CrowdSec does.
-    pub fn from_meta<'a>(meta: impl IntoIterator<Item = (&'a String, &'a String)>, timestamp: String) -> Self {
+    pub fn from_meta<'a>(
+        meta: impl IntoIterator<Item = (&'a String, &'a String)>,
+        timestamp: String,
+    ) -> Self {
         let mut meta: Vec<MetaItem> = meta
             .into_iter()
             .map(|(k, v)| MetaItem {
@@ -182,9 +185,13 @@ mod tests {
         assert_eq!(a.value(), "1.2.3.4");
         assert_eq!(a.events[0].meta[1].value, "1.2.3.4");
         assert!(a.decisions.is_none());
-        let out: serde_json::Value = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        let out: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         let input: serde_json::Value = serde_json::from_str(AGENT_ALERT).unwrap();
-        assert_eq!(out, input, "every field survives a round trip with the same JSON");
+        assert_eq!(
+            out, input,
+            "every field survives a round trip with the same JSON"
+        );
     }
 
     #[test]

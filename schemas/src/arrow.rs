@@ -135,7 +135,10 @@ fn opt_str(m: &HashMap<String, String>, k: &str) -> Option<String> {
     m.get(k).filter(|v| !v.is_empty()).cloned()
 }
 
-fn append_map(b: &mut MapBuilder<StringBuilder, StringBuilder>, m: &HashMap<String, String>) -> Result<(), SchemaError> {
+fn append_map(
+    b: &mut MapBuilder<StringBuilder, StringBuilder>,
+    m: &HashMap<String, String>,
+) -> Result<(), SchemaError> {
     let mut keys: Vec<&String> = m.keys().collect();
     keys.sort();
     for k in keys {
@@ -292,12 +295,27 @@ mod tests {
         let b = events_to_batch(&[e, other]).unwrap();
         assert_eq!(b.num_rows(), 2);
         assert_eq!(b.schema(), event_schema());
-        let ip = b.column_by_name("source_ip").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+        let ip = b
+            .column_by_name("source_ip")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         assert_eq!(ip.value(0), "1.2.3.4");
         assert!(ip.is_null(1));
-        let t = b.column_by_name("time").unwrap().as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
+        let t = b
+            .column_by_name("time")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<TimestampNanosecondArray>()
+            .unwrap();
         assert_eq!(t.value(0), 1_767_225_600_000_000_000);
-        let parsed = b.column_by_name("parsed").unwrap().as_any().downcast_ref::<MapArray>().unwrap();
+        let parsed = b
+            .column_by_name("parsed")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<MapArray>()
+            .unwrap();
         assert_eq!(parsed.value(0).len(), 1);
         assert_eq!(parsed.value(1).len(), 0);
     }

@@ -135,7 +135,10 @@ mod tests {
         assert_eq!(fmt((59 * 60 + 58) * 1_000_000_000), "59m58s");
         assert_eq!(fmt(58 * 1_000_000_000), "58s");
         assert_eq!(fmt(-62 * 1_000_000_000), "-1m2s");
-        assert_eq!(fmt(167 * 3600 * 1_000_000_000 + 3599 * 1_000_000_000), "167h59m59s");
+        assert_eq!(
+            fmt(167 * 3600 * 1_000_000_000 + 3599 * 1_000_000_000),
+            "167h59m59s"
+        );
         assert_eq!(fmt(1_500_000_000), "1.5s");
         assert_eq!(fmt(1_500_000), "1.5ms");
         assert_eq!(fmt(1_000), "1µs");
@@ -163,9 +166,21 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for ns in [0i64, 1, 999, 1_000_001, 61_000_000_000, 14_400_000_000_000, -5_000_000_000] {
+        for ns in [
+            0i64,
+            1,
+            999,
+            1_000_001,
+            61_000_000_000,
+            14_400_000_000_000,
+            -5_000_000_000,
+        ] {
             let s = fmt(ns);
-            assert_eq!(parse_go_duration(&s).unwrap().num_nanoseconds().unwrap(), ns, "{s}");
+            assert_eq!(
+                parse_go_duration(&s).unwrap().num_nanoseconds().unwrap(),
+                ns,
+                "{s}"
+            );
         }
     }
 }

@@ -147,7 +147,11 @@ pub struct Event {
     #[serde(rename = "Whitelisted", default, skip_serializing_if = "is_default")]
     pub whitelisted: bool,
     /// The reason given by the whitelist node.
-    #[serde(rename = "whitelist_reason", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "whitelist_reason",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub whitelist_reason: String,
     /// The current parser stage (`s00-raw`, ...).
     #[serde(rename = "Stage", default, skip_serializing_if = "String::is_empty")]
@@ -159,10 +163,18 @@ pub struct Event {
     #[serde(rename = "Parsed", default, skip_serializing_if = "HashMap::is_empty")]
     pub parsed: HashMap<String, String>,
     /// Enricher outputs.
-    #[serde(rename = "Enriched", default, skip_serializing_if = "HashMap::is_empty")]
+    #[serde(
+        rename = "Enriched",
+        default,
+        skip_serializing_if = "HashMap::is_empty"
+    )]
     pub enriched: HashMap<String, String>,
     /// JSON trees filled by `UnmarshalJSON` and friends.
-    #[serde(rename = "Unmarshaled", default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(
+        rename = "Unmarshaled",
+        default,
+        skip_serializing_if = "serde_json::Map::is_empty"
+    )]
     pub unmarshaled: serde_json::Map<String, serde_json::Value>,
     /// The overflow, for `Type = 1`.
     #[serde(rename = "Alert", default, skip_serializing_if = "Option::is_none")]
@@ -174,10 +186,18 @@ pub struct Event {
     #[serde(rename = "StrTime", default, skip_serializing_if = "String::is_empty")]
     pub str_time: String,
     /// An optional Go layout for `StrTime`.
-    #[serde(rename = "StrTimeFormat", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "StrTimeFormat",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub str_time_format: String,
     /// The event time in RFC 3339; time-machine buckets use it.
-    #[serde(rename = "MarshaledTime", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "MarshaledTime",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub marshaled_time: String,
     /// True once parsing succeeded.
     #[serde(rename = "Process", default)]
@@ -209,7 +229,10 @@ impl Event {
 
     /// The source address the parsers found (`Meta.source_ip`), if any.
     pub fn source_ip(&self) -> Option<&str> {
-        self.meta.get("source_ip").map(String::as_str).filter(|s| !s.is_empty())
+        self.meta
+            .get("source_ip")
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// Sets the event time, and `MarshaledTime` with it, as `ParseDate` does.
@@ -240,7 +263,8 @@ mod tests {
         );
         e.parsed.insert("program".into(), "sshd".into());
         e.meta.insert("source_ip".into(), "1.2.3.4".into());
-        e.unmarshaled.insert("k".into(), serde_json::json!({"a": [1, 2]}));
+        e.unmarshaled
+            .insert("k".into(), serde_json::json!({"a": [1, 2]}));
         e.set_time(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 1).unwrap());
         e
     }
@@ -261,7 +285,10 @@ mod tests {
         assert_eq!(v["Line"]["Module"], "file");
         assert_eq!(v["Parsed"]["program"], "sshd");
         assert_eq!(v["MarshaledTime"], "2026-01-01T00:00:01Z");
-        assert!(v.get("Type").is_none(), "LOG type is omitted like Go's omitempty");
+        assert!(
+            v.get("Type").is_none(),
+            "LOG type is omitted like Go's omitempty"
+        );
     }
 
     #[test]

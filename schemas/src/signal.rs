@@ -73,7 +73,11 @@ impl Signal {
             uuid: alert.uuid.clone(),
             kind: alert.kind.clone(),
             decisions,
-            context: if share_context { alert.meta.clone() } else { Vec::new() },
+            context: if share_context {
+                alert.meta.clone()
+            } else {
+                Vec::new()
+            },
         })
     }
 }
@@ -115,7 +119,10 @@ mod tests {
     fn leaves_out_raw_log_data() {
         let s = Signal::from_alert(&alert(), "m", false).unwrap();
         let json = serde_json::to_string(&s).unwrap();
-        assert!(!json.contains("alice"), "user names must not be shared: {json}");
+        assert!(
+            !json.contains("alice"),
+            "user names must not be shared: {json}"
+        );
         assert_eq!(s.scenario_trust, "certified");
         let back: Signal = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
@@ -130,6 +137,9 @@ mod tests {
         assert!(Signal::from_alert(&a, "m", true).is_none());
         a.simulated = false;
         a.scenario_hash.clear();
-        assert_eq!(Signal::from_alert(&a, "m", false).unwrap().scenario_trust, "custom");
+        assert_eq!(
+            Signal::from_alert(&a, "m", false).unwrap().scenario_trust,
+            "custom"
+        );
     }
 }

@@ -71,7 +71,8 @@ pub mod rfc3339 {
     /// Reads any RFC 3339 time.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
-        parse_rfc3339(&s).ok_or_else(|| serde::de::Error::custom(format!("invalid RFC 3339 time {s:?}")))
+        parse_rfc3339(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid RFC 3339 time {s:?}")))
     }
 }
 

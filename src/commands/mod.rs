@@ -31,5 +31,7 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
 
 /// A multi-threaded Tokio runtime.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -43,7 +43,11 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
     }
     let alerts = report.store.alerts(None, None)?;
     let secs = report.elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { report.lines as f64 / secs } else { 0.0 };
+    let rate = if secs > 0.0 {
+        report.lines as f64 / secs
+    } else {
+        0.0
+    };
     let summary = format!(
         "replayed {} lines (type {}) in {:.2}s, {:.0} lines/s\n  parsed: {}  unparsed: {}\n  alerts: {}  decisions: {}",
         report.lines,
@@ -59,7 +63,11 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Output::Human => {
             println!("{summary}");
             for a in &alerts {
-                println!("  - {} (decisions: {})", a.message, a.decisions.as_ref().map_or(0, Vec::len));
+                println!(
+                    "  - {} (decisions: {})",
+                    a.message,
+                    a.decisions.as_ref().map_or(0, Vec::len)
+                );
             }
         }
         Output::Json => {

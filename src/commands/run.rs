@@ -15,7 +15,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let cfg = crate::config::load(args.config.config.as_deref())?;
     palisade_runtime::telemetry::init(&cfg.log);
     if cfg.sources.is_empty() {
-        bail!("{}: no sources configured: add a `sources:` list", cfg.origin);
+        bail!(
+            "{}: no sources configured: add a `sources:` list",
+            cfg.origin
+        );
     }
     let store = Store::open(&cfg.storage.path)
         .with_context(|| format!("opening the store {}", cfg.storage.path.display()))?;
@@ -24,9 +27,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         if let Some(addr) = cfg.metrics {
-            let (bound, _) = palisade_runtime::http::serve_metrics(addr, metrics.clone(), shutdown.clone())
-                .await
-                .with_context(|| format!("binding the metrics endpoint {addr}"))?;
+            let (bound, _) =
+                palisade_runtime::http::serve_metrics(addr, metrics.clone(), shutdown.clone())
+                    .await
+                    .with_context(|| format!("binding the metrics endpoint {addr}"))?;
             tracing::info!(%bound, "Metrics at http://{bound}/metrics");
         }
         tracing::info!(config = %cfg.origin, sources = cfg.sources.len(), "Palisade started.");
@@ -43,10 +47,15 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         .await?;
         tracing::info!(
             lines = report.lines,
+            events = report.detect.items_in,
             alerts = report.publish.items_in,
             decisions = report.publish.items_out,
             "Palisade stopped; pipeline drained."
         );
-        Ok(if report.source_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if report.source_errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     })
 }

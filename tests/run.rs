@@ -1,0 +1,124 @@
+//! `palisade run` as a real process: it tails a file, serves metrics, and on SIGTERM drains the
+//! pipeline and exits cleanly.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    c.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Polls until `f` returns true; fails the test after 30 s.
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_drains_the_pipeline_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(&log, "").unwrap();
+    let port = free_port();
+    let cfg = dir.path().join("palisade.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "log: {{format: json}}\nmetrics: {{listen_addr: '127.0.0.1:{port}'}}\nstorage: {{path: '{}'}}\nsources:\n  - filenames: ['{}']\n    poll_interval: 20ms\n    labels: {{type: syslog}}\n",
+            dir.path().join("state.db").display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the metrics endpoint", || {
+        http_get(port, "/health").is_some_and(|b| b.ends_with("ok"))
+    });
+
+    let lines_read =
+        || http_get(port, "/metrics").map_or(0, |m| metric(&m, "palisade_ingest_lines_read_total"));
+    let append = |n: usize| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        for i in 0..n {
+            writeln!(f, "Jan  1 00:00:00 host sshd[{i}]: Failed password for root from 192.0.2.1 port 22 ssh2").unwrap();
+        }
+    };
+    // A live tail starts at the end of the file: append until its first poll has read a line.
+    wait_until("the tail to start", || {
+        append(1);
+        lines_read() > 0
+    });
+    let before = lines_read();
+    append(1000);
+    wait_until("1000 more lines read", || lines_read() >= before + 1000);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(exit.success(), "exit {exit:?}\n{stderr}");
+    let last: serde_json::Value = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["message"] == "Palisade stopped; pipeline drained.")
+        .unwrap_or_else(|| panic!("no drain message in:\n{stderr}"));
+    let lines = last["lines"].as_u64().unwrap();
+    assert!(lines >= before + 1000, "{last}");
+    assert_eq!(
+        last["events"].as_u64(),
+        Some(lines),
+        "every line read was processed before exit: {last}"
+    );
+    assert!(stderr.contains("Signal received"), "{stderr}");
+    assert!(
+        dir.path().join("state.db").exists(),
+        "the embedded store was created"
+    );
+}
