@@ -17,7 +17,11 @@ use std::sync::Arc;
 
 pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let cfg = crate::config::load(args.config.config.as_deref())?;
-    palisade_runtime::telemetry::init(&cfg.log);
+    // A replay prints its own summary: only warnings and errors are logged (RUST_LOG overrides).
+    palisade_runtime::telemetry::init(&palisade_runtime::telemetry::LogSpec {
+        level: "warn".into(),
+        ..cfg.log.clone()
+    });
     let mut labels: BTreeMap<String, String> = args.labels.into_iter().collect();
     labels.insert("type".into(), args.log_type.clone());
     let (stdin, files): (Vec<String>, Vec<String>) = args.files.into_iter().partition(|f| f == "-");
