@@ -177,21 +177,43 @@ impl YamlDoc {
     /// Parses one YAML document. A syntax error is returned located.
     pub fn parse(file: impl Into<String>, text: &str) -> Result<YamlDoc, ConfigError> {
         let file = file.into();
+        let node: Spanned<RawNode> = serde_saphyr::from_str_with_options(text, Self::options())
+            .map_err(|e| Self::syntax_error(&file, &e))?;
+        Ok(Self::from_node(file, node))
+    }
+
+    /// Parses a multi-document YAML stream (`---` separated, as CrowdSec parser and scenario files
+    /// are). Line numbers are those of the whole file. Empty documents are left out.
+    pub fn parse_all(file: impl Into<String>, text: &str) -> Result<Vec<YamlDoc>, ConfigError> {
+        let file = file.into();
+        let nodes: Vec<Option<Spanned<RawNode>>> =
+            serde_saphyr::from_multiple_with_options(text, Self::options())
+                .map_err(|e| Self::syntax_error(&file, &e))?;
+        Ok(nodes
+            .into_iter()
+            .flatten()
+            .filter(|n| !matches!(n.value, RawNode::Null))
+            .map(|n| Self::from_node(file.clone(), n))
+            .collect())
+    }
+
+    fn options() -> serde_saphyr::Options {
         // YAML 1.2 core booleans only: `y`, `yes`, `on` stay strings.
-        let options = serde_saphyr::options! { strict_booleans: true };
-        let node: Spanned<RawNode> = match serde_saphyr::from_str_with_options(text, options) {
-            Ok(n) => n,
-            Err(e) => {
-                let loc = e.location();
-                return Err(ConfigError {
-                    file,
-                    line: loc.map(|l| l.line() as u32),
-                    column: loc.map(|l| l.column() as u32),
-                    path: String::new(),
-                    message: first_line(&e.to_string()),
-                });
-            }
-        };
+        serde_saphyr::options! { strict_booleans: true }
+    }
+
+    fn syntax_error(file: &str, e: &serde_saphyr::Error) -> ConfigError {
+        let loc = e.location();
+        ConfigError {
+            file: file.to_string(),
+            line: loc.map(|l| l.line() as u32),
+            column: loc.map(|l| l.column() as u32),
+            path: String::new(),
+            message: first_line(&e.to_string()),
+        }
+    }
+
+    fn from_node(file: String, node: Spanned<RawNode>) -> YamlDoc {
         let mut spans = HashMap::new();
         spans.insert(
             String::new(),
@@ -201,7 +223,12 @@ impl YamlDoc {
             ),
         );
         let root = convert(node.value, "", &mut spans);
-        Ok(YamlDoc { file, root, spans })
+        YamlDoc { file, root, spans }
+    }
+
+    /// The line and column of a path in the file, when the file contains it.
+    pub fn position(&self, path: &str) -> Option<(u32, u32)> {
+        self.spans.get(path).copied()
     }
 
     /// The file name given at parse time.
@@ -416,6 +443,16 @@ mod tests {
         assert_eq!(e.line, Some(1));
         let e = doc.error("items[0].name", "x");
         assert_eq!((e.line, e.column), (Some(4), Some(5)));
+    }
+
+    #[test]
+    fn multi_document_streams_keep_file_line_numbers() {
+        let text = "name: a\nfilter: x\n---\nname: b\nfilter: y\n---\n";
+        let docs = YamlDoc::parse_all("p.yaml", text).unwrap();
+        assert_eq!(docs.len(), 2, "the empty trailing document is left out");
+        assert_eq!(docs[1].root()["name"], "b");
+        assert_eq!(docs[1].position("filter"), Some((5, 1)));
+        assert_eq!(docs[1].error("filter", "bad").line, Some(5));
     }
 
     #[test]
