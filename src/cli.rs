@@ -19,6 +19,9 @@ pub enum Command {
     Run(RunArgs),
     /// Replay log files through the pipeline on their own timestamps, then print a summary.
     Replay(ReplayArgs),
+    /// Run CrowdSec hub tests (`cscli hubtest` folders).
+    #[command(subcommand)]
+    Hubtest(HubtestCommand),
     /// Check the configuration and exit (78 when invalid).
     Validate(ConfigArg),
     /// Print the version.
@@ -39,6 +42,30 @@ pub struct RunArgs {
     /// Configuration.
     #[command(flatten)]
     pub config: ConfigArg,
+}
+
+/// `palisade hubtest ...`.
+#[derive(Debug, Subcommand)]
+pub enum HubtestCommand {
+    /// Run test folders; prints PASS or FAIL per test, then `N passed, M failed`; exits 1 on a failure.
+    Run(HubtestArgs),
+}
+
+/// `palisade hubtest run`.
+#[derive(Debug, Args)]
+pub struct HubtestArgs {
+    /// The hub directory holding parsers/, scenarios/, postoverflows/, patterns/, data/.
+    #[arg(long)]
+    pub hub_dir: PathBuf,
+    /// Print one JSON object per test, then a summary object.
+    #[arg(long)]
+    pub json: bool,
+    /// The year given to year-less (syslog) dates; default: the current year.
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Test folders.
+    #[arg(required = true)]
+    pub tests: Vec<PathBuf>,
 }
 
 /// Output format of `replay`.

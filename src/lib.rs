@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod hubtest;
 pub mod pipeline;
 
 /// Exit code for an invalid configuration (sysexits' EX_CONFIG).

@@ -1,13 +1,15 @@
 //! The parse stage: runs the parser stages (`s00-raw`, `s01-parse`, `s02-enrich`) over every
 //! event, in sorted stage order, and drops the events no node of a stage accepted.
 //!
-//! The stage owns a [`ParserSet`]; with no parser loaded (an empty set), every stage is trivially
-//! passed and events go through unchanged, which is what CrowdSec does with no parsers installed.
+//! The stage owns a [`ParserSet`] (see [`crate::parser`]); with no parser loaded (an empty set),
+//! events go through unchanged.
 
 use palisade_runtime::metrics::{Counter, MetricDef, Registry};
 use palisade_runtime::stage::Stage;
 use palisade_runtime::StageError;
 use palisade_schemas::Event;
+
+pub use crate::parser::{ParserSet, Verdict};
 
 /// Events the parse stage accepted.
 pub static PARSE_PARSED: MetricDef = MetricDef::counter(
@@ -19,44 +21,6 @@ pub static PARSE_DROPPED: MetricDef = MetricDef::counter(
     "palisade_ingest_unparsed_events_total",
     "Events dropped by the parse stage (no node of a stage succeeded, or whitelisted).",
 );
-
-/// What a parser set decides for one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Keep the (modified) event.
-    Keep,
-    /// Drop it: no node of some stage succeeded.
-    Unparsed,
-    /// Drop it: a whitelist matched.
-    Whitelisted,
-}
-
-/// The loaded parser stages. Empty until parsers are configured.
-#[derive(Debug, Default)]
-pub struct ParserSet {
-    stages: Vec<String>,
-}
-
-impl ParserSet {
-    /// No parsers: every event passes unchanged.
-    pub fn empty() -> Self {
-        ParserSet::default()
-    }
-
-    /// The stage names, in the order they run.
-    pub fn stages(&self) -> &[String] {
-        &self.stages
-    }
-
-    /// Runs every stage over `event`.
-    pub fn parse(&self, event: &mut Event) -> Verdict {
-        if let Some(first) = self.stages.first() {
-            event.stage = first.clone();
-        }
-        event.process = true;
-        Verdict::Keep
-    }
-}
 
 /// The parse stage.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod hubtest;
 mod replay;
 mod run;
 
@@ -12,6 +13,7 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Run(args) => run::run(args),
         Command::Replay(args) => replay::replay(args),
+        Command::Hubtest(crate::cli::HubtestCommand::Run(args)) => hubtest::run(args),
         Command::Validate(args) => {
             let cfg = crate::config::load(args.config.as_deref())?;
             println!(

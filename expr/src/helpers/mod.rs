@@ -166,6 +166,8 @@ pub(crate) static FUNCS: &[FuncSpec] = &[
     f!("TrimLeft", [Str, Str], Str, strings::trim_left),
     f!("TrimRight", [Str, Str], Str, strings::trim_right),
     f!("TrimSpace", [Str], Str, strings::trim_space),
+    // Go's filepath.Base; cscli hubtest binds it for assertions (`basename(...Meta["datasource_path"])`).
+    f!("basename", [Str], Str, strings::basename),
     f!("TrimPrefix", [Str, Str], Str, strings::trim_prefix),
     f!("TrimSuffix", [Str, Str], Str, strings::trim_suffix),
     f!("Get", [StrArray, Int], Str, strings::get_go),

@@ -221,6 +221,19 @@ pub(crate) fn trim_space<'a>(args: &[Value<'a>]) -> Result<Value<'a>, String> {
     sub_str(&args[0], str::trim)
 }
 
+/// Go's `filepath.Base`: the last element of a path, trailing slashes removed; `.` for "".
+pub(crate) fn basename<'a>(args: &[Value<'a>]) -> Result<Value<'a>, String> {
+    let s = arg_str(args, 0)?;
+    if s.is_empty() {
+        return Ok(Value::str("."));
+    }
+    let t = s.trim_end_matches('/');
+    if t.is_empty() {
+        return Ok(Value::str("/"));
+    }
+    Ok(Value::string(t.rsplit('/').next().unwrap_or(t).to_string()))
+}
+
 pub(crate) fn trim_prefix<'a>(args: &[Value<'a>]) -> Result<Value<'a>, String> {
     let p = arg_str(args, 1)?.to_string();
     sub_str(&args[0], |s| s.strip_prefix(p.as_str()).unwrap_or(s))

@@ -290,7 +290,10 @@ mod tests {
             .iter()
             .all(|e| e.line.src == "journalctl" && e.line.module == "journalctl"));
         let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
-        assert_eq!(args.trim(), "--no-pager -o json _SYSTEMD_UNIT=ssh.service");
+        assert_eq!(
+            args.trim(),
+            "--no-pager --all -o json _SYSTEMD_UNIT=ssh.service"
+        );
         assert_eq!(
             ctx.metrics.value(
                 "palisade_ingest_journal_invalid_entries_total",

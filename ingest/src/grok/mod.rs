@@ -1,0 +1,434 @@
+//! Grok patterns, CrowdSec (grokky) flavour, compiled onto the Rust regex engine.
+//!
+//! A grok pattern is a regex with references: `%{NAME}` inserts the named pattern, and
+//! `%{NAME:field}` also exports what it matched as `field`. Nothing else is a reference: type
+//! hints (`%{INT:n:int}`) and field names with other characters (`%{IP:src-ip}`) stay literal text,
+//! exactly as in CrowdSec, so such patterns compile but never match real logs.
+//!
+//! * [`GrokLibrary`] is the table of named patterns: pattern files (`NAME REGEX` lines,
+//!   [`GrokLibrary::load_dir`]), parser `pattern_syntax` ([`GrokLibrary::add`], first definition
+//!   wins), and Palisade's own base library ([`GrokLibrary::builtin`], the files of
+//!   `ingest/patterns/`, embedded).
+//! * [`Grok::compile`] expands a pattern against a library and compiles it. The result is matched
+//!   with [`Grok::captures`] (field → text) or [`Grok::is_match`].
+//!
+//! Compatibility with CrowdSec (which runs grokky on RE2):
+//!
+//! * References become unnamed groups and fields map to group indices with grokky's arithmetic
+//!   and duplicate rules: among the pattern's own references the later one wins; a name from a
+//!   referenced pattern is exported only if the pattern does not use it itself, the later one
+//!   winning among those. grokky counts the groups of the text between references with a
+//!   textual heuristic, and a few patterns (`SYSLOG5424BASE`, aws `S3_ACCESS_LOG`) get shifted
+//!   indices from it; this is reproduced, since that is what CrowdSec parses with.
+//! * A field whose group did not take part in the match is `""`. A match that exports no field
+//!   counts as no match.
+//! * RE2 semantics: `{` that does not open a valid `{n}`, `{n,}`, `{n,m}` is a literal (also
+//!   `{,n}`); `\d \w \s \b` are ASCII (`\s` is `[\t\n\f\r ]`, no `\v`); `\<` and `\>` are literal
+//!   `<` and `>`; octal escapes and `\Q…\E` work; `[` `&&` `--` `~~` inside a class are literal.
+//!
+//! Each compiled pattern may carry a [`Prefilter`]: literals every match contains, checked with
+//! `memmem` before the regex runs.
+
+mod compile;
+mod library;
+mod prefilter;
+
+pub use library::GrokLibrary;
+pub use prefilter::Prefilter;
+
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::primitives::NonMaxUsize;
+use regex_automata::Input;
+use regex_syntax::hir::Hir;
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Where a pattern definition comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// A file path, `builtin:<file>`, or what the caller said (`pattern_syntax`, a parser file).
+    pub source: Arc<str>,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+}
+
+impl Location {
+    /// A location in `source`, at `line` if known.
+    pub fn new(source: &str, line: Option<usize>) -> Self {
+        Location {
+            source: Arc::from(source),
+            line,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.source),
+            None => f.write_str(&self.source),
+        }
+    }
+}
+
+/// A grok definition or pattern could not be loaded or compiled.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum GrokError {
+    /// A pattern file or directory could not be read.
+    #[error("cannot read grok patterns from {}: {error}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+    /// A pattern file defines a name that is already defined.
+    #[error("{at}: grok pattern {name} is already defined at {first}")]
+    Duplicate {
+        /// The name.
+        name: String,
+        /// The first definition.
+        first: Location,
+        /// The second one.
+        at: Location,
+    },
+    /// A reference names a pattern that is not defined.
+    #[error("{context}: %{{{name}}} is not defined{hint}")]
+    UnknownPattern {
+        /// The missing name.
+        name: String,
+        /// What was being compiled.
+        context: String,
+        /// Extra explanation, possibly empty.
+        hint: &'static str,
+    },
+    /// The expanded pattern is not a valid regex (or is too big).
+    #[error("{context}: invalid regex: {message}")]
+    InvalidRegex {
+        /// What was being compiled.
+        context: String,
+        /// The regex engine's message.
+        message: String,
+    },
+    /// An empty name or an empty pattern.
+    #[error("{context}: empty name or pattern")]
+    Empty {
+        /// What was being compiled.
+        context: String,
+    },
+}
+
+/// Limits for the regex engine: grok expansions are big (CrowdSec's `SSHD_LOG` is 27 KB with
+/// 1,700 groups), far above the regex crate's defaults.
+const NFA_SIZE_LIMIT: usize = 256 << 20;
+const HYBRID_CACHE_CAPACITY: usize = 8 << 20;
+/// Go's parser accepts nesting up to 1,000.
+const NEST_LIMIT: u32 = 1000;
+
+fn parser() -> regex_syntax::Parser {
+    regex_syntax::ParserBuilder::new()
+        .nest_limit(NEST_LIMIT)
+        .build()
+}
+
+/// Parses a rewritten pattern (regex-syntax syntax) into its HIR.
+pub(crate) fn parse_hir(pattern: &str) -> Result<Hir, String> {
+    parser().parse(pattern).map_err(|e| e.to_string())
+}
+
+/// One exported field: its name and the group that holds it (`None`: never set, `""`).
+#[derive(Debug, Clone)]
+struct Field {
+    name: Box<str>,
+    group: Option<usize>,
+}
+
+/// A compiled grok pattern. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Grok {
+    pattern: Arc<str>,
+    regex: Regex,
+    /// Sorted by name.
+    fields: Arc<[Field]>,
+    slots: usize,
+    prefilter: Option<Prefilter>,
+    use_prefilter: bool,
+}
+
+impl fmt::Debug for Grok {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Grok")
+            .field("pattern", &self.pattern)
+            .field(
+                "fields",
+                &self.fields.iter().map(|f| &*f.name).collect::<Vec<_>>(),
+            )
+            .field("prefilter", &self.prefilter)
+            .finish()
+    }
+}
+
+fn describe(pattern: &str) -> String {
+    const MAX: usize = 80;
+    if pattern.len() <= MAX {
+        return format!("grok pattern `{pattern}`");
+    }
+    let mut end = MAX;
+    while !pattern.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("grok pattern `{}…`", &pattern[..end])
+}
+
+impl Grok {
+    /// Expands `pattern` against `library` and compiles it.
+    pub fn compile(library: &GrokLibrary, pattern: &str) -> Result<Grok, GrokError> {
+        if pattern.is_empty() {
+            return Err(GrokError::Empty {
+                context: describe(pattern),
+            });
+        }
+        let expanded = library.expand(pattern).map_err(|e| match e {
+            compile::ExpandError::Unknown(name) => GrokError::UnknownPattern {
+                name,
+                context: describe(pattern),
+                hint: "",
+            },
+            compile::ExpandError::Syntax(message) => GrokError::InvalidRegex {
+                context: describe(pattern),
+                message,
+            },
+        })?;
+        Self::build(pattern, &expanded, || describe(pattern))
+    }
+
+    /// Compiles the definition of `name` itself (a parser's `grok: {name: NAME}`): the same
+    /// fields as `%{NAME}`.
+    pub fn compile_named(library: &GrokLibrary, name: &str) -> Result<Grok, GrokError> {
+        let Some(definition) = library.definition(name) else {
+            return Err(GrokError::UnknownPattern {
+                name: name.to_string(),
+                context: "grok name".to_string(),
+                hint: "",
+            });
+        };
+        let pattern = library.get(name).unwrap_or_default();
+        Self::build(pattern, &definition.expanded, || {
+            format!("grok pattern {name}")
+        })
+    }
+
+    fn build(
+        pattern: &str,
+        expanded: &compile::Expanded,
+        context: impl Fn() -> String,
+    ) -> Result<Grok, GrokError> {
+        let invalid = |message: String| GrokError::InvalidRegex {
+            context: context(),
+            message,
+        };
+        let groups = expanded.groups as i64;
+        let used = |g: usize| expanded.fields.iter().any(|(_, i)| *i == g as i64);
+        let rewritten = compile::rewrite(&expanded.regex, &used).map_err(invalid)?;
+        let hir = parse_hir(&rewritten.regex).map_err(invalid)?;
+        let prefilter = Prefilter::from_hir(&hir);
+        let config = meta::Config::new()
+            .nfa_size_limit(Some(NFA_SIZE_LIMIT))
+            .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY);
+        let regex = meta::Builder::new()
+            .configure(config)
+            .build_from_hir(&hir)
+            .map_err(|e| invalid(e.to_string()))?;
+
+        let mut fields: Vec<Field> = expanded
+            .fields
+            .iter()
+            .map(|(name, index)| {
+                let group = match *index {
+                    0 => Some(0),
+                    i if i > 0 && i <= groups => rewritten.group_map[i as usize],
+                    _ => None,
+                };
+                Field {
+                    name: name.as_str().into(),
+                    group,
+                }
+            })
+            .collect();
+        fields.sort_by(|a, b| a.name.cmp(&b.name));
+        let slots = regex.group_info().slot_len();
+        Ok(Grok {
+            pattern: Arc::from(pattern),
+            regex,
+            fields: fields.into(),
+            slots,
+            prefilter,
+            use_prefilter: true,
+        })
+    }
+
+    /// The grok pattern as given.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The exported field names, sorted.
+    pub fn field_names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.fields.iter().map(|f| &*f.name)
+    }
+
+    /// The required-literal prefilter, if one could be derived.
+    pub fn prefilter(&self) -> Option<&Prefilter> {
+        self.prefilter.as_ref()
+    }
+
+    /// The same pattern without its prefilter: [`captures`](Self::captures) and
+    /// [`is_match`](Self::is_match) run the regex on every input. For callers that already
+    /// checked [`prefilter`](Self::prefilter) themselves, and for measuring.
+    pub fn without_prefilter(mut self) -> Grok {
+        self.use_prefilter = false;
+        self
+    }
+
+    #[inline]
+    fn rejected(&self, input: &str) -> bool {
+        self.fields.is_empty()
+            || (self.use_prefilter && self.prefilter.as_ref().is_some_and(|p| !p.may_match(input)))
+    }
+
+    /// Whether [`captures`](Self::captures) would return `Some`: the pattern matches and exports
+    /// at least one field. Cheaper than `captures`.
+    pub fn is_match(&self, input: &str) -> bool {
+        !self.rejected(input) && self.regex.is_match(Input::new(input))
+    }
+
+    /// Matches `input` (leftmost-first, unanchored unless the pattern anchors) and returns the
+    /// fields. `None` if it does not match or the pattern exports no field (CrowdSec then counts
+    /// the grok as failed). Allocation-free for patterns with up to 31 capture groups in use.
+    pub fn captures<'h>(&self, input: &'h str) -> Option<Captures<'_, 'h>> {
+        if self.rejected(input) {
+            return None;
+        }
+        let mut slots = Slots::new(self.slots);
+        self.regex
+            .search_slots(&Input::new(input), slots.as_mut())?;
+        Some(Captures {
+            grok: self,
+            input,
+            slots,
+        })
+    }
+}
+
+const INLINE_SLOTS: usize = 64;
+
+/// Capture slots: on the stack for up to 31 groups, else on the heap (`Vec::new` does not
+/// allocate, so the inline case allocates nothing).
+struct Slots {
+    inline: [Option<NonMaxUsize>; INLINE_SLOTS],
+    heap: Vec<Option<NonMaxUsize>>,
+    len: usize,
+}
+
+impl Slots {
+    fn new(len: usize) -> Slots {
+        let heap = if len <= INLINE_SLOTS {
+            Vec::new()
+        } else {
+            vec![None; len]
+        };
+        Slots {
+            inline: [None; INLINE_SLOTS],
+            heap,
+            len,
+        }
+    }
+    fn as_mut(&mut self) -> &mut [Option<NonMaxUsize>] {
+        if self.len <= INLINE_SLOTS {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.heap
+        }
+    }
+    fn as_ref(&self) -> &[Option<NonMaxUsize>] {
+        if self.len <= INLINE_SLOTS {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
+    }
+}
+
+/// The fields of one match: field name → matched text (`""` for a group that did not take part).
+pub struct Captures<'g, 'h> {
+    grok: &'g Grok,
+    input: &'h str,
+    slots: Slots,
+}
+
+impl fmt::Debug for Captures<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'g, 'h> Captures<'g, 'h> {
+    fn span_of(&self, field: &Field) -> Option<Range<usize>> {
+        let group = field.group?;
+        let slots = self.slots.as_ref();
+        let start = slots.get(group * 2).copied()??;
+        let end = slots.get(group * 2 + 1).copied()??;
+        Some(start.get()..end.get())
+    }
+
+    fn value(&self, field: &Field) -> &'h str {
+        self.span_of(field).map_or("", |r| &self.input[r])
+    }
+
+    /// The text of `field`: `Some("")` if its group did not take part, `None` if the pattern
+    /// has no such field.
+    pub fn get(&self, field: &str) -> Option<&'h str> {
+        let fields = &self.grok.fields;
+        let i = fields.binary_search_by(|f| (*f.name).cmp(field)).ok()?;
+        Some(self.value(&fields[i]))
+    }
+
+    /// Byte range of `field` in the input, `None` if it did not take part or does not exist.
+    pub fn span(&self, field: &str) -> Option<Range<usize>> {
+        let fields = &self.grok.fields;
+        let i = fields.binary_search_by(|f| (*f.name).cmp(field)).ok()?;
+        self.span_of(&fields[i])
+    }
+
+    /// Every field with its text, sorted by field name.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'g str, &'h str)> + '_ {
+        let fields: &'g [Field] = &self.grok.fields;
+        fields.iter().map(move |f| (&*f.name, self.value(f)))
+    }
+
+    /// The number of fields (never 0).
+    pub fn len(&self) -> usize {
+        self.grok.fields.len()
+    }
+
+    /// Always false: a match without fields is no match.
+    pub fn is_empty(&self) -> bool {
+        self.grok.fields.is_empty()
+    }
+
+    /// The whole match.
+    pub fn matched(&self) -> &'h str {
+        match self.slots.as_ref() {
+            [Some(start), Some(end), ..] => &self.input[start.get()..end.get()],
+            _ => "",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

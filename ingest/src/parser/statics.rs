@@ -1,0 +1,233 @@
+//! Statics (CrowdSec §2.3): each has one destination (`meta`, `parsed`, `enriched`, `target`,
+//! `method`) and one source (`value` or `expression`), compiled at load and applied in order.
+
+use palisade_enrich::Enricher;
+use palisade_expr::{Program, Value};
+use palisade_schemas::Event;
+use std::sync::Arc;
+
+/// Where a static writes.
+pub(crate) enum Dest {
+    Meta(String),
+    Parsed(String),
+    Enriched(String),
+    Target(Target),
+    /// An enrichment method; `None` when the method is unknown (CrowdSec only logs it).
+    Method(String, Option<Arc<dyn Enricher>>),
+}
+
+/// A `target:` path into the event, resolved at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    StrTime,
+    StrTimeFormat,
+    MarshaledTime,
+    Stage,
+    WhitelistReason,
+    LineRaw,
+    LineSrc,
+    LineModule,
+    LineLabel(String),
+    Parsed(String),
+    Meta(String),
+    Enriched(String),
+    AlertSourceValue,
+    AlertSourceScope,
+    AlertSourceIp,
+    AlertSourceRange,
+}
+
+impl Target {
+    /// Resolves a dotted path (`evt.StrTime`, `evt.Parsed.x`, `evt.Overflow.Alert.Source.Value`).
+    pub(crate) fn parse(path: &str) -> Result<Target, String> {
+        let p = path.strip_prefix("evt.").unwrap_or(path);
+        let (head, rest) = p.split_once('.').unwrap_or((p, ""));
+        let keyed = |f: fn(String) -> Target| {
+            if rest.is_empty() {
+                Err(format!("target {path:?} needs a key"))
+            } else {
+                Ok(f(rest.to_string()))
+            }
+        };
+        match (head, rest) {
+            ("StrTime", "") => Ok(Target::StrTime),
+            ("StrTimeFormat", "") => Ok(Target::StrTimeFormat),
+            ("MarshaledTime", "") => Ok(Target::MarshaledTime),
+            ("Stage", "") => Ok(Target::Stage),
+            ("WhitelistReason", "") => Ok(Target::WhitelistReason),
+            ("Parsed", _) => keyed(Target::Parsed),
+            ("Meta", _) => keyed(Target::Meta),
+            ("Enriched", _) => keyed(Target::Enriched),
+            ("Line", "Raw") => Ok(Target::LineRaw),
+            ("Line", "Src") => Ok(Target::LineSrc),
+            ("Line", "Module") => Ok(Target::LineModule),
+            ("Line", r) if r.starts_with("Labels.") => {
+                Ok(Target::LineLabel(r["Labels.".len()..].to_string()))
+            }
+            ("Overflow", "Alert.Source.Value") => Ok(Target::AlertSourceValue),
+            ("Overflow", "Alert.Source.Scope") => Ok(Target::AlertSourceScope),
+            ("Overflow", "Alert.Source.IP") => Ok(Target::AlertSourceIp),
+            ("Overflow", "Alert.Source.Range") => Ok(Target::AlertSourceRange),
+            _ => Err(format!(
+                "target {path:?} is not a string field of the event"
+            )),
+        }
+    }
+
+    fn write(&self, evt: &mut Event, v: String) {
+        match self {
+            Target::StrTime => evt.str_time = v,
+            Target::StrTimeFormat => evt.str_time_format = v,
+            Target::MarshaledTime => evt.marshaled_time = v,
+            Target::Stage => evt.stage = v,
+            Target::WhitelistReason => evt.whitelist_reason = v,
+            Target::LineRaw => evt.line.raw = v,
+            Target::LineSrc => evt.line.src = v,
+            Target::LineModule => evt.line.module = v,
+            Target::LineLabel(k) => {
+                evt.line.labels.insert(k.clone(), v);
+            }
+            Target::Parsed(k) => {
+                evt.parsed.insert(k.clone(), v);
+            }
+            Target::Meta(k) => {
+                evt.meta.insert(k.clone(), v);
+            }
+            Target::Enriched(k) => {
+                evt.enriched.insert(k.clone(), v);
+            }
+            Target::AlertSourceValue
+            | Target::AlertSourceScope
+            | Target::AlertSourceIp
+            | Target::AlertSourceRange => {
+                let Some(ovf) = evt.overflow.as_mut() else {
+                    return;
+                };
+                let alert = ovf.alert.get_or_insert_with(Default::default);
+                match self {
+                    Target::AlertSourceValue => alert.source.value = v,
+                    Target::AlertSourceScope => alert.source.scope = v,
+                    Target::AlertSourceIp => alert.source.ip = v,
+                    _ => alert.source.range = v,
+                }
+            }
+        }
+    }
+}
+
+/// Where a static reads.
+pub(crate) enum Source {
+    Value(String),
+    Expr(Program),
+}
+
+/// A compiled static.
+pub(crate) struct Static {
+    pub(crate) dest: Dest,
+    pub(crate) source: Source,
+}
+
+/// Converts an expression result as CrowdSec does: string as is, int with Itoa, float with
+/// `%f`, nil skipped; anything else skipped with a warning.
+pub(crate) fn value_to_string(v: &Value<'_>) -> Option<String> {
+    match v {
+        Value::Nil => None,
+        _ => {
+            if let Some(s) = v.as_str() {
+                Some(s.to_string())
+            } else if let Some(i) = v.as_int() {
+                Some(i.to_string())
+            } else {
+                v.as_f64().map(|f| format!("{f:.6}"))
+            }
+        }
+    }
+}
+
+impl Static {
+    /// Applies the static to `evt`. Returns a warning to log, if any.
+    pub(crate) fn apply(&self, evt: &mut Event) -> Option<String> {
+        let value = match &self.source {
+            Source::Value(v) => v.clone(),
+            Source::Expr(p) => match p.eval(evt) {
+                Ok(v) => match value_to_string(&v) {
+                    Some(s) => s,
+                    None if v.is_nil() => String::new(),
+                    None => {
+                        return Some(format!(
+                            "static expression {:?} gave a {}, skipped",
+                            p.source(),
+                            v.type_name()
+                        ))
+                    }
+                },
+                Err(e) => return Some(format!("static expression {:?} failed: {e}", p.source())),
+            },
+        };
+        let is_parse_date = matches!(&self.dest, Dest::Method(m, _) if m == "ParseDate");
+        if value.is_empty() && !is_parse_date {
+            return None;
+        }
+        match &self.dest {
+            Dest::Meta(k) => {
+                evt.meta.insert(k.clone(), value);
+            }
+            Dest::Parsed(k) => {
+                evt.parsed.insert(k.clone(), value);
+            }
+            Dest::Enriched(k) => {
+                evt.enriched.insert(k.clone(), value);
+            }
+            Dest::Target(t) => t.write(evt, value),
+            Dest::Method(name, Some(m)) => {
+                let out = m.enrich(&value, evt);
+                if let Some(err) = out.apply(evt) {
+                    return Some(format!("method {name}: {err}"));
+                }
+            }
+            Dest::Method(name, None) => return Some(format!("unknown enrichment method {name}")),
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_resolve_like_crowdsec_paths() {
+        assert_eq!(Target::parse("evt.StrTime").unwrap(), Target::StrTime);
+        assert_eq!(
+            Target::parse("MarshaledTime").unwrap(),
+            Target::MarshaledTime
+        );
+        assert_eq!(
+            Target::parse("evt.Parsed.static_ressource").unwrap(),
+            Target::Parsed("static_ressource".into())
+        );
+        assert_eq!(
+            Target::parse("evt.Line.Module").unwrap(),
+            Target::LineModule
+        );
+        assert_eq!(
+            Target::parse("evt.Overflow.Alert.Source.Value").unwrap(),
+            Target::AlertSourceValue
+        );
+        assert!(Target::parse("evt.Nope").is_err());
+        assert!(Target::parse("evt.Parsed").is_err());
+    }
+
+    #[test]
+    fn writes_into_an_overflow_alert() {
+        let mut e = Event::default();
+        Target::AlertSourceScope.write(&mut e, "Range".into());
+        assert!(
+            e.overflow.is_none(),
+            "a log event has no alert to write into"
+        );
+        e.overflow = Some(Box::default());
+        Target::AlertSourceScope.write(&mut e, "Range".into());
+        assert_eq!(e.overflow.unwrap().alert.unwrap().source.scope, "Range");
+    }
+}
