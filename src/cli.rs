@@ -19,6 +19,8 @@ pub enum Command {
     Run(RunArgs),
     /// Replay log files through the pipeline on their own timestamps, then print a summary.
     Replay(ReplayArgs),
+    /// Show what every parser stage and node does to log lines.
+    Explain(ExplainArgs),
     /// Run CrowdSec hub tests (`cscli hubtest` folders).
     #[command(subcommand)]
     Hubtest(HubtestCommand),
@@ -39,6 +41,29 @@ pub struct ConfigArg {
 /// `palisade run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Configuration.
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// `palisade explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The log type (`labels.type`).
+    #[arg(long = "type", short = 't')]
+    pub log_type: String,
+    /// Extra labels, `key=value` (repeatable).
+    #[arg(long = "label", short = 'l', value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// One line to explain.
+    #[arg(long, conflicts_with = "file")]
+    pub line: Option<String>,
+    /// A file whose lines to explain.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Load every parser of a hub directory (parsers/, patterns/, data/) instead of the configured ones.
+    #[arg(long)]
+    pub hub_dir: Option<PathBuf>,
     /// Configuration.
     #[command(flatten)]
     pub config: ConfigArg,

@@ -13,14 +13,18 @@
 //! binary (`deploy/palisade.yaml`). Every error of every section is collected and reported with
 //! file, line and field path before anything starts.
 
+use palisade_enrich::EnrichSpec;
+use palisade_ingest::parser::{ParserSet, ParsersSpec};
 use palisade_ingest::source::{compile_sources, SourceConfig};
 use palisade_publish::{StorageConfig, StorageSpec};
 use palisade_runtime::bus::BusSpec;
+use palisade_runtime::clock::SystemClock;
 use palisade_runtime::config::{join_key, ConfigError, ConfigErrors, YamlDoc};
 use palisade_runtime::http::MetricsSpec;
 use palisade_runtime::telemetry::LogSpec;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The configuration embedded in the binary.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../deploy/palisade.yaml");
@@ -29,7 +33,9 @@ pub const EMBEDDED_NAME: &str = "<embedded deploy/palisade.yaml>";
 /// Where a system-wide configuration is looked for.
 pub const SYSTEM_PATH: &str = "/etc/palisade/palisade.yaml";
 
-const SECTIONS: &[&str] = &["log", "metrics", "bus", "storage", "sources"];
+const SECTIONS: &[&str] = &[
+    "log", "metrics", "bus", "storage", "sources", "parsers", "enrich",
+];
 
 /// The validated configuration.
 #[derive(Debug)]
@@ -46,6 +52,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// The sources to run.
     pub sources: Vec<SourceConfig>,
+    /// The compiled parsers.
+    pub parsers: ParserSet,
 }
 
 /// Which file to read: the explicit one, `$PALISADE_CONFIG`, the system one, or the embedded one.
@@ -133,14 +141,29 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
         Some(v) => compile_sources(&doc, "sources", v, &mut errors),
     };
 
-    match storage {
-        Some(storage) if errors.is_empty() => Ok(Config {
+    let enrich: EnrichSpec = decode_section(&doc, "enrich", &mut errors);
+    for (field, msg) in enrich.validate() {
+        errors.push(doc.error(&join_key("enrich", field), msg));
+    }
+    let enrichers = match palisade_enrich::Registry::with_defaults(Arc::new(SystemClock), &enrich) {
+        Ok(r) => r,
+        Err(e) => {
+            errors.push(doc.error("enrich", e.to_string()));
+            palisade_enrich::Registry::new()
+        }
+    };
+    let parsers_spec: ParsersSpec = decode_section(&doc, "parsers", &mut errors);
+    let parsers = parsers_spec.build(&doc, "parsers", &enrichers, &mut errors);
+
+    match (storage, parsers) {
+        (Some(storage), Some(parsers)) if errors.is_empty() => Ok(Config {
             origin: file.to_string(),
             log,
             metrics,
             bus,
             storage,
             sources,
+            parsers,
         }),
         _ => Err(ConfigErrors(errors)),
     }

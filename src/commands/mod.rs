@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod explain;
 mod hubtest;
 mod replay;
 mod run;
@@ -14,6 +15,7 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Replay(args) => replay::replay(args),
         Command::Hubtest(crate::cli::HubtestCommand::Run(args)) => hubtest::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Validate(args) => {
             let cfg = crate::config::load(args.config.as_deref())?;
             println!(

@@ -4,7 +4,6 @@
 use crate::cli::{Output, ReplayArgs};
 use crate::pipeline::{self, Embedded};
 use anyhow::{bail, Result};
-use palisade_ingest::parse::ParserSet;
 use palisade_ingest::source::{Mode, SourceConfig};
 use palisade_publish::Store;
 use palisade_runtime::clock::SystemClock;
@@ -34,7 +33,7 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
     }
     let report = super::runtime()?.block_on(pipeline::run(Embedded {
         sources,
-        parsers: ParserSet::empty(),
+        parsers: cfg.parsers,
         bus: &cfg.bus,
         storage: &cfg.storage,
         store: Store::open_in_memory()?,

@@ -3,7 +3,6 @@
 use crate::cli::RunArgs;
 use crate::pipeline::{self, Embedded};
 use anyhow::{bail, Context, Result};
-use palisade_ingest::parse::ParserSet;
 use palisade_publish::Store;
 use palisade_runtime::clock::SystemClock;
 use palisade_runtime::metrics::Registry;
@@ -36,7 +35,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         tracing::info!(config = %cfg.origin, sources = cfg.sources.len(), "Palisade started.");
         let report = pipeline::run(Embedded {
             sources: cfg.sources,
-            parsers: ParserSet::empty(),
+            parsers: cfg.parsers,
             bus: &cfg.bus,
             storage: &cfg.storage,
             store,

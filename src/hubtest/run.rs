@@ -5,7 +5,7 @@ use super::dump::Dump;
 use anyhow::{anyhow, Context as _, Result};
 use palisade_expr::{Context, Program, Value, Vars};
 use palisade_ingest::grok::GrokLibrary;
-use palisade_ingest::parser::{Loader, ParserFile};
+use palisade_ingest::parser::{collect_dir, Loader, ParserFile, ParserSet};
 use palisade_runtime::clock::SystemClock;
 use palisade_schemas::{Event, ExpectMode, Line};
 use std::path::{Path, PathBuf};
@@ -74,6 +74,34 @@ fn enrichers(hub: &Path, year: Option<i32>) -> Result<palisade_enrich::Registry>
         Arc::new(SystemClock),
         &spec,
     )?)
+}
+
+/// Loads `files` with the hub's grok patterns, data files and GeoIP databases.
+fn load_with_hub(hub: &Path, year: Option<i32>, files: &[ParserFile]) -> Result<ParserSet> {
+    let mut grok = grok_library(hub)?;
+    let enrichers = enrichers(hub, year)?;
+    let data_dir = hub.join("data");
+    let mut loader = Loader::new(&mut grok, &enrichers);
+    if data_dir.is_dir() {
+        loader.data_dir = Some(&data_dir);
+    }
+    loader.load(files).map_err(|errs| {
+        anyhow!(
+            "loading parsers: {}",
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })
+}
+
+/// Every parser of a hub directory (`<hub>/parsers/<stage>/...`), as `explain --hub-dir` uses.
+pub fn hub_parsers(hub: &Path, year: Option<i32>) -> Result<ParserSet> {
+    let dir = hub.join("parsers");
+    let mut files = collect_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
+    files.sort_by(|a, b| (&a.stage, a.path.file_name()).cmp(&(&b.stage, b.path.file_name())));
+    load_with_hub(hub, year, &files)
 }
 
 fn overrides_yaml(statics: &[serde_json::Value]) -> String {

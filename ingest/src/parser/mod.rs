@@ -6,6 +6,7 @@
 //!            (each stage: nodes in file order; filter → whitelist → grok → children → statics)
 //! ```
 
+pub mod config;
 pub mod engine;
 pub mod load;
 pub mod node;
@@ -13,6 +14,7 @@ pub mod spec;
 mod statics;
 pub mod whitelist;
 
+pub use config::ParsersSpec;
 pub use engine::{NoTrace, ParserSet, Trace, Verdict};
 pub use load::{collect_dir, Loader, ParserFile};
 pub use node::Node;
