@@ -312,8 +312,15 @@ impl YamlDoc {
     }
 }
 
+/// The first line of a YAML error, without the location prefix serde-saphyr puts there (the
+/// location is reported in our own `file:line:column` form).
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).to_string()
+    let line = s.lines().next().unwrap_or(s);
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((loc, msg)) if loc.contains("column") => msg.to_string(),
+        _ => line.to_string(),
+    }
 }
 
 fn convert(node: RawNode, path: &str, spans: &mut HashMap<String, (u32, u32)>) -> Value {
@@ -434,6 +441,11 @@ mod tests {
         let e = YamlDoc::parse("bad.yaml", "a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         assert_eq!(e.file, "bad.yaml");
         assert!(e.line.is_some(), "{e}");
+        let e = YamlDoc::parse("b.yaml", "a: x: y\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b.yaml:1:5: mapping values are not allowed in this context"
+        );
     }
 
     #[test]
