@@ -45,6 +45,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("nginxaccess/match", |b| {
         b.iter(|| nginx.captures(black_box(NGINX)).map(|c| c.len()))
     });
+    let sshd_prefilter = sshd.prefilter().unwrap();
+    group.bench_function("sshd_failed_password/prefilter_only", |b| {
+        b.iter(|| sshd_prefilter.may_match(black_box(SSHD_MESSAGE)))
+    });
     let sshd_plain = sshd.clone().without_prefilter();
     let nginx_plain = nginx.clone().without_prefilter();
     group.bench_function("sshd_failed_password/match/no_prefilter", |b| {

@@ -35,6 +35,15 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// How pattern files treat a name that is already defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// An error (CrowdSec's pattern directory).
+    Strict,
+    /// The first definition stays (`pattern_syntax`).
+    FirstWins,
+}
+
 /// A table of named grok patterns (grokky's `Host`).
 ///
 /// Every definition is expanded and checked when it is added, so a definition may only use the
@@ -121,7 +130,17 @@ impl GrokLibrary {
     /// name contains no `.`, in name order, with [`load_file`](Self::load_file). Returns the number
     /// of definitions added.
     pub fn load_dir(&mut self, dir: impl AsRef<Path>) -> Result<usize, GrokError> {
-        let dir = dir.as_ref();
+        self.load_dir_with(dir.as_ref(), Mode::Strict)
+    }
+
+    /// Like [`load_dir`](Self::load_dir), but a name that is already defined (by this table, e.g.
+    /// the built-in library, or earlier in the directory) keeps its first definition, as with
+    /// [`add`](Self::add). For putting a CrowdSec pattern directory on top of the built-ins.
+    pub fn overlay_dir(&mut self, dir: impl AsRef<Path>) -> Result<usize, GrokError> {
+        self.load_dir_with(dir.as_ref(), Mode::FirstWins)
+    }
+
+    fn load_dir_with(&mut self, dir: &Path, mode: Mode) -> Result<usize, GrokError> {
         let io_error = |error| GrokError::Io {
             path: dir.to_path_buf(),
             error,
@@ -142,21 +161,25 @@ impl GrokLibrary {
         files.sort();
         let mut added = 0;
         for (_, path) in files {
-            added += self.load_file(&path)?;
+            added += self.load_file_with(&path, mode)?;
         }
         Ok(added)
     }
 
     /// Loads one pattern file (see [`load_str`](Self::load_str)).
     pub fn load_file(&mut self, path: impl AsRef<Path>) -> Result<usize, GrokError> {
-        let path = path.as_ref();
+        self.load_file_with(path.as_ref(), Mode::Strict)
+    }
+
+    fn load_file_with(&mut self, path: &Path, mode: Mode) -> Result<usize, GrokError> {
         let bytes = std::fs::read(path).map_err(|error| GrokError::Io {
             path: path.to_path_buf(),
             error,
         })?;
-        self.load_str(
+        self.load_str_with(
             &path.display().to_string(),
             &String::from_utf8_lossy(&bytes),
+            mode,
         )
     }
 
@@ -164,6 +187,10 @@ impl GrokLibrary {
     /// lines (comments, blank lines) are ignored. A name already defined, an unknown (or not yet
     /// defined) reference and an invalid regex are errors. `source` names the text in errors.
     pub fn load_str(&mut self, source: &str, text: &str) -> Result<usize, GrokError> {
+        self.load_str_with(source, text, Mode::Strict)
+    }
+
+    fn load_str_with(&mut self, source: &str, text: &str, mode: Mode) -> Result<usize, GrokError> {
         let source: Arc<str> = Arc::from(source);
         let mut added = 0;
         for (index, line) in text.split('\n').enumerate() {
@@ -175,15 +202,24 @@ impl GrokLibrary {
                 source: source.clone(),
                 line: Some(index + 1),
             };
-            if let Some(first) = self.defs.get(name) {
-                return Err(GrokError::Duplicate {
-                    name: name.to_string(),
-                    first: first.location.clone(),
-                    at,
-                });
+            match mode {
+                Mode::Strict => {
+                    if let Some(first) = self.defs.get(name) {
+                        return Err(GrokError::Duplicate {
+                            name: name.to_string(),
+                            first: first.location.clone(),
+                            at,
+                        });
+                    }
+                    self.insert(name, pattern, at)?;
+                    added += 1;
+                }
+                Mode::FirstWins => {
+                    if self.add_at(name, pattern, at)? {
+                        added += 1;
+                    }
+                }
             }
-            self.insert(name, pattern, at)?;
-            added += 1;
         }
         Ok(added)
     }

@@ -8,7 +8,8 @@
 //! * [`GrokLibrary`] is the table of named patterns: pattern files (`NAME REGEX` lines,
 //!   [`GrokLibrary::load_dir`]), parser `pattern_syntax` ([`GrokLibrary::add`], first definition
 //!   wins), and Palisade's own base library ([`GrokLibrary::builtin`], the files of
-//!   `ingest/patterns/`, embedded).
+//!   `ingest/patterns/`, embedded). [`GrokLibrary::overlay_dir`] puts a CrowdSec pattern
+//!   directory on top of the built-ins (first definition wins).
 //! * [`Grok::compile`] expands a pattern against a library and compiles it. The result is matched
 //!   with [`Grok::captures`] (field → text) or [`Grok::is_match`].
 //!

@@ -309,6 +309,11 @@ fn grok_load_dir_skips_dotted_and_sorts() {
     assert_eq!(library.get("A"), Some("a"));
     assert_eq!(library.get("NOT"), Some("A LINE"));
     assert!(!library.contains("C"));
+    // On top of existing definitions: the first one stays.
+    let mut overlay = lib("A first");
+    assert_eq!(overlay.overlay_dir(dir.path()).unwrap(), 2);
+    assert_eq!(overlay.get("A"), Some("first"));
+    assert_eq!(overlay.get("B"), Some("%{A}x"));
     let e = GrokLibrary::new()
         .load_dir(dir.path().join("nope"))
         .unwrap_err();

@@ -40,8 +40,8 @@ impl ParsersSpec {
         let before = errors.len();
         let mut grok = GrokLibrary::builtin();
         for (i, dir) in self.patterns_dirs.iter().enumerate() {
-            if let Err(e) = overlay_dir(&mut grok, dir) {
-                errors.push(doc.error(&join_index(&join_key(path, "patterns_dirs"), i), e));
+            if let Err(e) = grok.overlay_dir(dir) {
+                errors.push(doc.error(&join_index(&join_key(path, "patterns_dirs"), i), e.to_string()));
             }
         }
         let mut files: Vec<ParserFile> = Vec::new();
@@ -77,39 +77,3 @@ impl ParsersSpec {
     }
 }
 
-/// Adds the patterns of a CrowdSec pattern directory (files without a `.` in their name, in
-/// name order; lines `NAME REGEX`) on top of `lib`, first definition wins.
-fn overlay_dir(lib: &mut GrokLibrary, dir: &std::path::Path) -> Result<(), String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read pattern directory {}: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().contains('.'))
-        })
-        .collect();
-    files.sort();
-    for f in files {
-        let text = std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        let text = String::from_utf8_lossy(&text);
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim_end();
-            let Some((name, def)) = line.split_once(|c: char| c.is_whitespace()) else {
-                continue;
-            };
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                continue;
-            }
-            let def = def.trim_start();
-            if def.is_empty() {
-                continue;
-            }
-            lib.add(name, def)
-                .map_err(|e| format!("{}:{}: {e}", f.display(), n + 1))?;
-        }
-    }
-    Ok(())
-}

@@ -1,0 +1,180 @@
+//! Parse-stage throughput: the CrowdSec hub parsers (s00-raw → s01-parse → s02-enrich, with the
+//! hub's grok patterns, data files and GeoIP databases) over 10k sshd lines (`type=syslog`) and
+//! 10k nginx lines (`type=nginx`) through `ParserSet::parse`, in lines/s; and, as a same-run
+//! baseline, one grok capture of `^%{SYSLOGLINE}` (the s00 syslog pattern) on the same lines, so
+//! the parse figure can be given as a multiple of one grok.
+//!
+//! `cargo bench -p palisade-ingest --bench parse`
+//!
+//! The hub is read from `PALISADE_HUB_DIR`, by default `/work/shared/conformance/hub/items`
+//! (CrowdSec's layout: `parsers/<stage>/...`, `patterns-base/`, `patterns/`, `data/`). When it is
+//! absent the bench says so and measures nothing. This replicates the loading of
+//! `palisade hubtest` (`src/hubtest/run.rs`, `hub_parsers`), which a bench cannot call.
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use palisade_ingest::grok::{Grok, GrokLibrary};
+use palisade_ingest::parser::{collect_dir, Loader, ParserSet, Verdict};
+use palisade_schemas::{Event, ExpectMode, Line};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const DEFAULT_HUB: &str = "/work/shared/conformance/hub/items";
+const LINES: usize = 10_000;
+/// Year-less syslog dates get this year, as `hubtest run --year`.
+const YEAR: i32 = 2024;
+
+fn hub_dir() -> PathBuf {
+    std::env::var_os("PALISADE_HUB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_HUB))
+}
+
+/// The hub's grok table: `patterns-base/` then `patterns/`, else Palisade's own.
+fn grok_library(hub: &Path) -> GrokLibrary {
+    let dirs: Vec<PathBuf> = ["patterns-base", "patterns"]
+        .iter()
+        .map(|d| hub.join(d))
+        .filter(|d| d.is_dir())
+        .collect();
+    if dirs.is_empty() {
+        return GrokLibrary::builtin();
+    }
+    let mut lib = GrokLibrary::new();
+    for d in dirs {
+        lib.load_dir(&d)
+            .unwrap_or_else(|e| panic!("loading grok patterns from {}: {e}", d.display()));
+    }
+    lib
+}
+
+/// Every parser of the hub, as `hub_parsers(hub, Some(YEAR))` loads them.
+fn hub_parsers(hub: &Path) -> ParserSet {
+    let mut grok = grok_library(hub);
+    let data = hub.join("data");
+    let existing = |name: &str| Some(data.join(name)).filter(|p| p.is_file());
+    let spec = palisade_enrich::EnrichSpec {
+        geoip_city: existing("GeoLite2-City.mmdb"),
+        geoip_asn: existing("GeoLite2-ASN.mmdb"),
+        year: Some(YEAR),
+        ..Default::default()
+    };
+    let enrichers = palisade_enrich::Registry::with_defaults(
+        Arc::new(palisade_runtime::clock::SystemClock),
+        &spec,
+    )
+    .expect("enrichers");
+    let mut files = collect_dir(&hub.join("parsers")).expect("reading the hub's parsers");
+    files.sort_by(|a, b| (&a.stage, a.path.file_name()).cmp(&(&b.stage, b.path.file_name())));
+    let mut loader = Loader::new(&mut grok, &enrichers);
+    if data.is_dir() {
+        loader.data_dir = Some(&data);
+    }
+    loader.load(&files).unwrap_or_else(|errs| {
+        panic!(
+            "loading parsers: {}",
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })
+}
+
+/// `LINES` lines of a sample file (repeated if it is shorter), as events labelled `log_type`.
+fn events(file: &Path, log_type: &str) -> Vec<Event> {
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty(), "{} is empty", file.display());
+    let labels: BTreeMap<String, String> = [("type".to_string(), log_type.to_string())].into();
+    let src = file.display().to_string();
+    let time = chrono::Utc::now();
+    lines
+        .iter()
+        .cycle()
+        .take(LINES)
+        .map(|raw| {
+            Event::from_line(
+                Line {
+                    raw: raw.to_string(),
+                    src: src.clone(),
+                    time: Some(time),
+                    labels: labels.clone(),
+                    process: false,
+                    module: "file".into(),
+                },
+                ExpectMode::TimeMachine,
+            )
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let hub = hub_dir();
+    if !hub.join("parsers").is_dir() {
+        eprintln!(
+            "parse bench: no CrowdSec hub at {} (set PALISADE_HUB_DIR); nothing measured",
+            hub.display()
+        );
+        return;
+    }
+    let started = std::time::Instant::now();
+    let set = hub_parsers(&hub);
+    eprintln!(
+        "parse bench: {} parser nodes in stages {:?} loaded in {:?}",
+        set.len(),
+        set.stages(),
+        started.elapsed()
+    );
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    let inputs = [
+        ("sshd", events(&samples.join("auth.log"), "syslog")),
+        ("nginx", events(&samples.join("access.log"), "nginx")),
+    ];
+    for (name, evts) in &inputs {
+        let mut kept = 0;
+        let mut unparsed = 0;
+        let mut whitelisted = 0;
+        for e in evts {
+            match set.parse(&mut e.clone()) {
+                Verdict::Keep => kept += 1,
+                Verdict::Unparsed => unparsed += 1,
+                Verdict::Whitelisted => whitelisted += 1,
+            }
+        }
+        eprintln!(
+            "parse bench: {name}: {} lines: {kept} kept, {unparsed} unparsed, {whitelisted} whitelisted",
+            evts.len()
+        );
+    }
+
+    let syslog = Grok::compile(&grok_library(&hub), "^%{SYSLOGLINE}").expect("SYSLOGLINE");
+    let mut group = c.benchmark_group("parse");
+    group.sample_size(10);
+    for (name, evts) in &inputs {
+        group.throughput(Throughput::Elements(evts.len() as u64));
+        group.bench_function(format!("{name}/hub_parsers"), |b| {
+            b.iter_batched_ref(
+                || evts.clone(),
+                |evts| {
+                    for e in evts.iter_mut() {
+                        black_box(set.parse(e));
+                    }
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        group.bench_function(format!("{name}/grok_syslogline_baseline"), |b| {
+            b.iter(|| {
+                evts.iter()
+                    .filter(|e| syslog.captures(black_box(&e.line.raw)).is_some())
+                    .count()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
