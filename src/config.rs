@@ -16,7 +16,7 @@
 use palisade_enrich::EnrichSpec;
 use palisade_ingest::parser::{ParserSet, ParsersSpec};
 use palisade_ingest::source::{compile_sources, SourceConfig};
-use palisade_publish::{StorageConfig, StorageSpec};
+use palisade_publish::{ProfilesConfig, ProfilesSpec, StorageConfig, StorageSpec};
 use palisade_runtime::bus::BusSpec;
 use palisade_runtime::clock::SystemClock;
 use palisade_runtime::config::{join_key, ConfigError, ConfigErrors, YamlDoc};
@@ -54,6 +54,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// The compiled parsers.
     pub parsers: ParserSet,
+    /// Profiles and notifications.
+    pub profiles: ProfilesConfig,
 }
 
 /// Which file to read: the explicit one, `$PALISADE_CONFIG`, the system one, or the embedded one.
@@ -155,8 +157,11 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
     let parsers_spec: ParsersSpec = decode_section(&doc, "parsers", &mut errors);
     let parsers = parsers_spec.build(&doc, "parsers", &enrichers, &mut errors);
 
-    match (storage, parsers) {
-        (Some(storage), Some(parsers)) if errors.is_empty() => Ok(Config {
+    let profiles_spec: ProfilesSpec = decode_section(&doc, "profiles", &mut errors);
+    let profiles = profiles_spec.compile(&doc, "profiles", &mut errors);
+
+    match (storage, parsers, profiles) {
+        (Some(storage), Some(parsers), Some(profiles)) if errors.is_empty() => Ok(Config {
             origin: file.to_string(),
             log,
             metrics,
@@ -164,6 +169,7 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
             storage,
             sources,
             parsers,
+            profiles,
         }),
         _ => Err(ConfigErrors(errors)),
     }

@@ -11,7 +11,9 @@ use anyhow::{Context, Result};
 use palisade_detect::stage::{DetectStage, NoScenarios};
 use palisade_ingest::parse::{ParseStage, ParserSet};
 use palisade_ingest::source::{SourceConfig, SourceContext};
-use palisade_publish::{DefaultProfile, PublishStage, StorageConfig, Store};
+use palisade_publish::{
+    Notifier, NotifierOptions, ProfilesConfig, PublishStage, StorageConfig, Store,
+};
 use palisade_runtime::bus::{memory, BusSpec, Discard};
 use palisade_runtime::clock::SharedClock;
 use palisade_runtime::metrics::Registry;
@@ -51,6 +53,10 @@ pub struct Embedded<'a> {
     pub storage: &'a StorageConfig,
     /// The opened store.
     pub store: Store,
+    /// Profiles and notifications.
+    pub profiles: ProfilesConfig,
+    /// Whether notifications are sent (not on replays).
+    pub notify: bool,
     /// Stop signal for live sources.
     pub shutdown: Shutdown,
     /// Metrics registry.
@@ -88,7 +94,17 @@ pub async fn run(p: Embedded<'_>) -> Result<PipelineReport> {
     let detect = DetectStage::new(NoScenarios, &metrics);
     let detect = tokio::spawn(async move { run_stage(detect, events_rx, alerts_tx, c, &m).await });
     let (m, c) = (metrics.clone(), p.clock.clone());
-    let publish = PublishStage::new(p.store, DefaultProfile::default(), p.storage, &metrics)
+    let (notifier, notify_worker) = if p.notify {
+        let (n, w) = Notifier::new(
+            p.profiles.notifications,
+            NotifierOptions::default(),
+            &metrics,
+        );
+        (n, Some(tokio::spawn(w.run())))
+    } else {
+        (Notifier::disabled(), None)
+    };
+    let publish = PublishStage::new(p.store, p.profiles.profiles, notifier, p.storage, &metrics)
         .with_clock(p.clock.clone());
     let publish = tokio::spawn(async move { run_stage(publish, alerts_rx, Discard, c, &m).await });
 
@@ -107,13 +123,18 @@ pub async fn run(p: Embedded<'_>) -> Result<PipelineReport> {
     let (_, parse) = parse.await.context("parse stage panicked")??;
     let (_, detect) = detect.await.context("detect stage panicked")??;
     let (publish_stage, publish) = publish.await.context("publish stage panicked")??;
+    let store = publish_stage.into_store();
+    if let Some(w) = notify_worker {
+        // The notifier ends once the stage (its sender) is gone and queued deliveries are done.
+        w.await.context("notifier panicked")?;
+    }
     Ok(PipelineReport {
         lines,
         parse,
         detect,
         publish,
         elapsed: start.elapsed(),
-        store: publish_stage.into_store(),
+        store,
         source_errors,
     })
 }

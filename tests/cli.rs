@@ -144,3 +144,66 @@ fn replay_of_a_missing_file_fails_clearly() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.log"));
 }
+
+#[test]
+fn validate_compiles_configured_parsers_and_locates_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        &dir,
+        "good.yaml",
+        "parsers:\n  dirs: [tests/fixtures/hub/parsers]\n  patterns_dirs: [tests/fixtures/hub/patterns]\n",
+    );
+    let out = palisade()
+        .args(["validate", "--config", &good])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let bad = write(
+        &dir,
+        "bad.yaml",
+        "parsers:\n  dirs: [tests/fixtures/bad-parsers, /nonexistent/parsers]\n",
+    );
+    let out = palisade()
+        .args(["validate", "--config", &bad])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{bad}:2:38: parsers.dirs[1]: cannot read parser directory /nonexistent/parsers"
+        )),
+        "{err}"
+    );
+    let out = palisade()
+        .args([
+            "validate",
+            "--config",
+            &write(
+                &dir,
+                "bad2.yaml",
+                "parsers:\n  dirs: [tests/fixtures/bad-parsers]\n",
+            ),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        err.contains(
+            "tests/fixtures/bad-parsers/s01-parse/broken.yaml:3:1: filter: node palisade/broken: "
+        ),
+        "{err}"
+    );
+    assert!(err.contains("column"), "{err}");
+    assert!(
+        err.contains("tests/fixtures/bad-parsers/s01-parse/broken.yaml:5:3: grok.pattern: "),
+        "{err}"
+    );
+    assert!(err.contains("NOT_A_PATTERN"), "{err}");
+}

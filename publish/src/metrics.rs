@@ -37,3 +37,27 @@ pub static DECISIONS_PRUNED: MetricDef = MetricDef::counter(
     "palisade_publish_decisions_pruned_total",
     "Expired decisions removed from the store by retention pruning.",
 );
+
+/// Alerts refused because a profile failed to evaluate and has no `on_error`.
+pub static PROFILE_ERRORS: MetricDef = MetricDef::counter(
+    "palisade_publish_profile_errors_total",
+    "Alerts refused because a profile filter failed and the profile has no on_error.",
+);
+
+/// Notifications delivered, by type (`webhook`, `command`).
+pub static NOTIFICATIONS_SENT: MetricDef = MetricDef::counter(
+    "palisade_publish_notifications_sent_total",
+    "Notifications delivered, by type.",
+);
+
+/// Notifications given up after every attempt failed (or whose template failed), by type.
+pub static NOTIFICATIONS_FAILED: MetricDef = MetricDef::counter(
+    "palisade_publish_notifications_failed_total",
+    "Notifications that failed every attempt, by type.",
+);
+
+/// Notifications dropped because the queue was full.
+pub static NOTIFICATIONS_DROPPED: MetricDef = MetricDef::counter(
+    "palisade_publish_notifications_dropped_total",
+    "Notifications dropped because the notification queue was full.",
+);

@@ -2,8 +2,12 @@
 //!
 //! For each alert: refuse it if malformed (no scenario or no source value: counted, skipped, and
 //! the batch reports one [`StageError::User`] once the other alerts are done), give it a uuid if
-//! it has none, apply the profile, store it with its decisions in one transaction, and emit the
-//! decisions the store did not already hold. Store failures are retried a few times, then the
+//! it has none, apply the [`Profiles`] (an evaluation error in a profile without `on_error`
+//! refuses the alert the same way, counted in `palisade_publish_profile_errors_total`), store it
+//! with its decisions in one transaction, emit the decisions the store did not already hold, and
+//! hand a newly stored alert to the [`Notifier`] for the notifications of its matching profiles
+//! (never waiting for them). Profile expressions calling `GetDecisionsCount` and the other
+//! decision-store helpers read the stage's store. Store failures are retried a few times, then the
 //! batch fails with [`StageError::External`] (alerts already stored keep their decisions emitted).
 //! Every `prune_interval` the store is pruned with the runner's time.
 //!
@@ -15,15 +19,16 @@
 
 use crate::metrics::{
     ALERTS_PRUNED, ALERTS_REJECTED, ALERTS_STORED, DECISIONS_CREATED, DECISIONS_PRUNED,
-    STORE_ERRORS,
+    PROFILE_ERRORS, STORE_ERRORS,
 };
 use crate::store::{self, Inserted};
-use crate::{DefaultProfile, StorageConfig, Store};
+use crate::{Notifier, Profiles, StorageConfig, Store};
 use chrono::{DateTime, Utc};
 use palisade_runtime::clock::{SharedClock, SystemClock};
 use palisade_runtime::metrics::{Counter, Registry};
 use palisade_runtime::stage::Stage;
 use palisade_runtime::StageError;
+use palisade_schemas::time::format_rfc3339_nano;
 use palisade_schemas::{Alert, Decision};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,7 +42,8 @@ const BACKOFF: Duration = Duration::from_millis(50);
 /// The publish stage.
 pub struct PublishStage {
     store: Store,
-    profile: DefaultProfile,
+    profiles: Profiles,
+    notifier: Notifier,
     clock: SharedClock,
     alert_retention: Duration,
     decision_retention: Duration,
@@ -49,6 +55,7 @@ struct StageMetrics {
     registry: Registry,
     stored: Counter,
     rejected: Counter,
+    profile_errors: Counter,
     store_errors: Counter,
     alerts_pruned: Counter,
     decisions_pruned: Counter,
@@ -66,17 +73,19 @@ impl StageMetrics {
 }
 
 impl PublishStage {
-    /// A stage writing into `store`, deciding with `profile`, pruning as `cfg` says, on the wall
-    /// clock (see [`PublishStage::with_clock`]).
+    /// A stage writing into `store`, deciding with `profiles`, notifying through `notifier`,
+    /// pruning as `cfg` says, on the wall clock (see [`PublishStage::with_clock`]).
     pub fn new(
         store: Store,
-        profile: DefaultProfile,
+        profiles: Profiles,
+        notifier: Notifier,
         cfg: &StorageConfig,
         metrics: &Registry,
     ) -> Self {
         PublishStage {
             store,
-            profile,
+            profiles,
+            notifier,
             clock: Arc::new(SystemClock),
             alert_retention: cfg.alert_retention,
             decision_retention: cfg.decision_retention,
@@ -85,6 +94,7 @@ impl PublishStage {
                 registry: metrics.clone(),
                 stored: metrics.counter(&ALERTS_STORED, &[]),
                 rejected: metrics.counter(&ALERTS_REJECTED, &[]),
+                profile_errors: metrics.counter(&PROFILE_ERRORS, &[]),
                 store_errors: metrics.counter(&STORE_ERRORS, &[]),
                 alerts_pruned: metrics.counter(&ALERTS_PRUNED, &[]),
                 decisions_pruned: metrics.counter(&DECISIONS_PRUNED, &[]),
@@ -162,7 +172,15 @@ impl Stage for PublishStage {
             if alert.uuid.is_empty() {
                 alert.uuid = crate::profile::alert_uuid(&alert);
             }
-            self.profile.apply(&mut alert, now);
+            let applied = match self.profiles.apply(&mut alert, now, &self.store) {
+                Ok(applied) => applied,
+                Err(e) => {
+                    self.metrics.profile_errors.inc();
+                    tracing::warn!(alert = %alert.uuid, error = %e, "Profile evaluation failed; alert refused.");
+                    rejected.push(format!("alert {}: {e}", alert.uuid));
+                    continue;
+                }
+            };
             let done = match self.insert(&alert, now).await {
                 Ok(done) => done,
                 Err(e) => {
@@ -177,12 +195,16 @@ impl Stage for PublishStage {
             for d in &done.decisions {
                 self.metrics.created(&d.kind).inc();
             }
+            if done.new && !applied.notifications.is_empty() {
+                self.notifier
+                    .notify(&applied.notifications, &stored(alert, &done, now));
+            }
             out.extend(done.decisions);
         }
         match rejected.first() {
             None => Ok(()),
             Some(first) => Err(StageError::User(format!(
-                "{} malformed alert(s) skipped, first: {first}",
+                "{} alert(s) refused, first: {first}",
                 rejected.len()
             ))),
         }
@@ -216,6 +238,18 @@ impl Stage for PublishStage {
         }
         Ok(())
     }
+}
+
+/// The alert as stored, for notifications: its store id, storage time and decisions with ids.
+fn stored(mut alert: Alert, done: &Inserted, now: DateTime<Utc>) -> Alert {
+    alert.id = done.id;
+    alert.created_at = format_rfc3339_nano(&now);
+    for d in alert.decisions.iter_mut().flatten() {
+        if let Some(s) = done.decisions.iter().find(|s| s.uuid == d.uuid) {
+            *d = s.clone();
+        }
+    }
+    alert
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //!   decision stream can tell bouncers about it. [`Store::prune`] removes the rows later.
 //! * The API is synchronous. Calls are short; call them directly or from `spawn_blocking`.
 
+mod history;
 mod rows;
 mod schema;
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let report = super::runtime()?.block_on(pipeline::run(Embedded {
         sources,
         parsers: cfg.parsers,
+        profiles: cfg.profiles,
+        notify: false,
         bus: &cfg.bus,
         storage: &cfg.storage,
         store: Store::open_in_memory()?,

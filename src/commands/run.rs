@@ -36,6 +36,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         let report = pipeline::run(Embedded {
             sources: cfg.sources,
             parsers: cfg.parsers,
+            profiles: cfg.profiles,
+            notify: true,
             bus: &cfg.bus,
             storage: &cfg.storage,
             store,

@@ -32,7 +32,8 @@ fn stage(store: Store, registry: &Registry) -> PublishStage {
     let clock = Arc::new(ManualClock::new(t0()));
     PublishStage::new(
         store,
-        DefaultProfile::default(),
+        Profiles::default_profiles(),
+        Notifier::disabled(),
         &StorageConfig::in_memory(),
         registry,
     )
@@ -203,4 +204,103 @@ async fn ticks_prune_with_the_runner_time() {
     assert_eq!(r.total("palisade_publish_alerts_pruned_total"), 2);
     assert!(stage.store().alerts(None, None).unwrap().is_empty());
     assert_eq!(out.len(), 1, "pruning emits nothing");
+}
+
+#[tokio::test]
+async fn stored_alerts_are_notified_once_with_their_ids() {
+    use crate::notify::{Channel, NotificationConfig, Template};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("notified.jsonl");
+    let args = [
+        "-c".to_string(),
+        "cat >> \"$1\"; echo >> \"$1\"".to_string(),
+        "sh".to_string(),
+        out.display().to_string(),
+    ];
+    let hook = NotificationConfig {
+        name: "log".into(),
+        channel: Channel::Command(crate::notify::command::CommandHook::new("sh", &args).unwrap()),
+        template: Template::parse("{{.|toJson}}").unwrap(),
+        timeout: Duration::from_secs(10),
+        max_retry: 0,
+    };
+    let r = Registry::new();
+    let (notifier, worker) = Notifier::new(vec![hook], crate::NotifierOptions::default(), &r);
+    let worker = tokio::spawn(worker.run());
+    let profiles = Profiles::load(
+        "profiles.yaml",
+        "name: ip\nfilters: [Alert.GetScope() == 'Ip']\ndecisions: [{type: ban, duration: 1h}]\nnotifications: [log]\n",
+    )
+    .unwrap();
+    let mut stage = PublishStage::new(
+        Store::open_in_memory().unwrap(),
+        profiles,
+        notifier,
+        &StorageConfig::in_memory(),
+        &r,
+    )
+    .with_clock(Arc::new(ManualClock::new(t0())));
+    let first = alert("a1", "Ip", "1.2.3.4", false);
+    let mut out_decisions = Vec::new();
+    stage
+        .process(
+            &mut vec![first.clone(), first, alert("a2", "Country", "FR", true)],
+            &mut out_decisions,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out_decisions.len(), 1);
+    drop(stage);
+    worker.await.unwrap();
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "a redelivered alert is not notified again");
+    let sent: Vec<Alert> = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].id > 0, "the alert as stored");
+    assert_eq!(sent[0].created_at, "2026-03-01T12:00:00Z");
+    let d = &sent[0].decisions.as_ref().unwrap()[0];
+    assert_eq!(
+        (d.id, d.kind.as_str(), d.duration.as_str()),
+        (out_decisions[0].id, "ban", "1h0m0s")
+    );
+    assert_eq!(
+        r.value(
+            "palisade_publish_notifications_sent_total",
+            &[("type", "command")]
+        ),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn a_failing_profile_without_on_error_refuses_the_alert() {
+    let r = Registry::new();
+    let profiles = Profiles::load(
+        "profiles.yaml",
+        "name: broken\nfilters: [Alert.GetValue()]\ndecisions: [{type: ban}]\n",
+    )
+    .unwrap();
+    let mut stage = PublishStage::new(
+        Store::open_in_memory().unwrap(),
+        profiles,
+        Notifier::disabled(),
+        &StorageConfig::in_memory(),
+        &r,
+    );
+    let mut out = Vec::new();
+    let err = stage
+        .process(&mut vec![alert("a1", "Ip", "1.2.3.4", true)], &mut out)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        StageError::User(
+            "1 alert(s) refused, first: alert a1: profile broken: unexpected type string while running 'Alert.GetValue()'".into()
+        )
+        .to_string()
+    );
+    assert!(stage.store().alerts(None, None).unwrap().is_empty());
+    assert_eq!(r.total("palisade_publish_profile_errors_total"), 1);
 }

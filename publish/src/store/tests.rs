@@ -1,7 +1,7 @@
 //! The store's behaviour: persistence, idempotency, expiry, deletion and pruning.
 
 use super::*;
-use crate::DefaultProfile;
+use crate::{NoHistory, Profiles};
 use chrono::{TimeDelta, TimeZone};
 use palisade_schemas::Source;
 
@@ -24,7 +24,9 @@ fn alert(ip: &str, stop_at: DateTime<Utc>) -> Alert {
         stop_at: format_rfc3339_nano(&stop_at),
         ..Alert::default()
     };
-    DefaultProfile::default().apply(&mut a, stop_at);
+    Profiles::default_profiles()
+        .apply(&mut a, stop_at, &NoHistory)
+        .unwrap();
     a
 }
 
@@ -235,11 +237,11 @@ fn prune_removes_old_expired_decisions_then_their_alerts() {
     let mut long = alert("2.2.2.2", t0());
     long.decisions = None;
     long.uuid = "long".into();
-    DefaultProfile {
-        duration: Duration::from_secs(40 * 86_400),
-        ..DefaultProfile::default()
-    }
-    .apply(&mut long, t0());
+    let forty_days = "name: long\nfilters: [\"true\"]\ndecisions: [{type: ban, duration: 40d}]\n";
+    Profiles::load("long.yaml", forty_days)
+        .unwrap()
+        .apply(&mut long, t0(), &NoHistory)
+        .unwrap();
     store.insert_alert(&long, t0()).unwrap();
     let mut quiet = alert("3.3.3.3", days(20));
     quiet.decisions = Some(vec![]);
