@@ -1,3 +1,6 @@
+//! Errors of the detect crate.
+
+use palisade_runtime::config::{ConfigError, ConfigErrors};
 use thiserror::Error;
 
 /// Errors of the detect stage.
@@ -11,4 +14,13 @@ pub enum DetectError {
         /// What is wrong.
         message: String,
     },
+    /// Scenario files are invalid: every problem found, each located.
+    #[error("{0}")]
+    Load(ConfigErrors),
+}
+
+impl From<Vec<ConfigError>> for DetectError {
+    fn from(errors: Vec<ConfigError>) -> Self {
+        DetectError::Load(ConfigErrors(errors))
+    }
 }

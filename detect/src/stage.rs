@@ -1,14 +1,27 @@
-//! The detect stage: pours events into scenarios and emits the alerts they raise.
+//! The detect stage: pours events into scenarios, runs postoverflows on the overflows they emit,
+//! re-pours those marked `reprocess`, and emits one [`Alert`] per source to the publish stage.
 //!
-//! Time: when an event is a replay (`ExpectMode::TimeMachine`), "now" is the newest event time
-//! seen so far, so a replayed log behaves as it did live; otherwise it is the injected clock.
+//! ```text
+//! Event ──► ScenarioSet::pour ──overflow Event──► postoverflow hook ──► reprocess? ──► pour again
+//!                                                     │ false / whitelisted: dropped
+//!                                                     └──► Alert per source ──► publish
+//! ```
+//!
+//! Time: scenarios get the injected clock's time with every pour; time-machine (replayed)
+//! events are poured at their own `MarshaledTime`. The stage lets time pass in the scenarios
+//! ([`ScenarioSet::advance`]): after each batch of replayed events, up to the newest event time
+//! seen; on ticks, up to the clock's time, when the stream is live.
 
 use chrono::{DateTime, Utc};
+use palisade_runtime::clock::{SharedClock, SystemClock};
 use palisade_runtime::metrics::{Counter, Gauge, MetricDef, Registry};
 use palisade_runtime::stage::Stage;
 use palisade_runtime::StageError;
+use palisade_schemas::time::parse_rfc3339;
 use palisade_schemas::{Alert, Event, ExpectMode};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Events the detect stage received.
 pub static DETECT_EVENTS: MetricDef = MetricDef::counter(
@@ -25,13 +38,30 @@ pub static DETECT_KEYS: MetricDef = MetricDef::gauge(
     "palisade_detect_partition_keys_count",
     "Distinct partition keys (source addresses) the stage has seen.",
 );
+/// Overflows dropped by the postoverflow hook (whitelisted).
+pub static DETECT_WHITELISTED: MetricDef = MetricDef::counter(
+    "palisade_detect_overflows_whitelisted_total",
+    "Overflows dropped by postoverflows (whitelisted).",
+);
+/// Overflows poured back into the scenarios.
+pub static DETECT_REPROCESSED: MetricDef = MetricDef::counter(
+    "palisade_detect_overflows_reprocessed_total",
+    "Overflow events poured back into the scenarios (reprocess: true).",
+);
+
+/// How many times an overflow may be poured back (an overflow of an overflow of ...), so that
+/// a scenario consuming its own reprocessed overflows cannot loop forever.
+const MAX_REPROCESS_DEPTH: u8 = 8;
 
 /// The scenarios a detect stage runs.
 pub trait ScenarioSet: Send + 'static {
-    /// Pours one event at time `now`, pushing any alert raised.
-    fn pour(&mut self, event: &Event, now: DateTime<Utc>, alerts: &mut Vec<Alert>);
-    /// Lets time pass (leaks, window closes), pushing alerts raised.
-    fn advance(&mut self, _now: DateTime<Utc>, _alerts: &mut Vec<Alert>) {}
+    /// Pours one event. `now` is the injected clock; implementations pour time-machine events
+    /// at their own time (`MarshaledTime`). Overflows are pushed as CrowdSec overflow events
+    /// (`kind = EventType::Overflow`, `overflow = Some(RuntimeAlert)`). Expressions may write
+    /// into the event (`evt.SetMeta` in a filter), hence `&mut`.
+    fn pour(&mut self, event: &mut Event, now: DateTime<Utc>, overflows: &mut Vec<Event>);
+    /// Lets time pass up to `now` (counters fire, idle buckets go), pushing overflows.
+    fn advance(&mut self, _now: DateTime<Utc>, _overflows: &mut Vec<Event>) {}
     /// How many scenarios are loaded.
     fn len(&self) -> usize;
     /// Whether none are loaded.
@@ -45,33 +75,78 @@ pub trait ScenarioSet: Send + 'static {
 pub struct NoScenarios;
 
 impl ScenarioSet for NoScenarios {
-    fn pour(&mut self, _: &Event, _: DateTime<Utc>, _: &mut Vec<Alert>) {}
+    fn pour(&mut self, _: &mut Event, _: DateTime<Utc>, _: &mut Vec<Event>) {}
     fn len(&self) -> usize {
         0
     }
 }
 
+/// Runs postoverflows on an overflow event; returns `false` to drop it (whitelisted). Setting
+/// `evt.Whitelisted` or `evt.Overflow.Whitelisted` drops it too.
+pub type PostOverflowHook = Box<dyn FnMut(&mut Event) -> bool + Send>;
+
 /// The detect stage.
 pub struct DetectStage<S: ScenarioSet> {
     scenarios: S,
+    clock: SharedClock,
+    postoverflow: Option<PostOverflowHook>,
+    tick: Option<Duration>,
     event_time: Option<DateTime<Utc>>,
+    replaying: bool,
     keys: HashSet<u64>,
     received: Counter,
     raised: Counter,
+    whitelisted: Counter,
+    reprocessed: Counter,
     keys_gauge: Gauge,
 }
 
 impl<S: ScenarioSet> DetectStage<S> {
-    /// A detect stage over `scenarios`.
+    /// A detect stage over `scenarios`, on the system clock, without postoverflows.
     pub fn new(scenarios: S, metrics: &Registry) -> Self {
+        let tick = (!scenarios.is_empty()).then_some(Duration::from_secs(1));
         DetectStage {
             scenarios,
+            clock: Arc::new(SystemClock),
+            postoverflow: None,
+            tick,
             event_time: None,
+            replaying: false,
             keys: HashSet::new(),
             received: metrics.counter(&DETECT_EVENTS, &[]),
             raised: metrics.counter(&DETECT_ALERTS, &[]),
+            whitelisted: metrics.counter(&DETECT_WHITELISTED, &[]),
+            reprocessed: metrics.counter(&DETECT_REPROCESSED, &[]),
             keys_gauge: metrics.gauge(&DETECT_KEYS, &[]),
         }
+    }
+
+    /// Uses the injected clock for live events.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Runs `hook` (the postoverflow parsers) on every overflow before it is published or
+    /// reprocessed; `false` drops the overflow.
+    pub fn with_postoverflow(
+        mut self,
+        hook: impl FnMut(&mut Event) -> bool + Send + 'static,
+    ) -> Self {
+        self.postoverflow = Some(Box::new(hook));
+        self
+    }
+
+    /// How often live time is let pass in the scenarios (`None`: never by tick). Default: every
+    /// second when scenarios are loaded.
+    pub fn with_tick_interval(mut self, tick: Option<Duration>) -> Self {
+        self.tick = tick;
+        self
+    }
+
+    /// The scenarios.
+    pub fn scenarios(&self) -> &S {
+        &self.scenarios
     }
 
     /// The newest event time seen on replayed events.
@@ -79,15 +154,61 @@ impl<S: ScenarioSet> DetectStage<S> {
         self.event_time
     }
 
-    fn now_for(&mut self, e: &Event) -> DateTime<Utc> {
-        match (e.expect_mode, e.time) {
-            (ExpectMode::TimeMachine, Some(t)) => {
-                let newest = self.event_time.map_or(t, |cur| cur.max(t));
-                self.event_time = Some(newest);
-                newest
-            }
-            _ => Utc::now(),
+    /// Postoverflows, reprocess and alerts for the overflows in `pending`.
+    fn settle(&mut self, pending: &mut Vec<Event>, out: &mut Vec<Alert>) {
+        if pending.is_empty() {
+            return;
         }
+        let mut queue: VecDeque<(Event, u8)> = pending.drain(..).map(|e| (e, 0)).collect();
+        while let Some((mut ov, depth)) = queue.pop_front() {
+            if let Some(hook) = self.postoverflow.as_mut() {
+                if !hook(&mut ov) {
+                    self.whitelisted.inc();
+                    continue;
+                }
+                if let Some(ra) = ov.overflow.as_deref_mut() {
+                    crate::overflow::sync_postoverflow_edits(ra);
+                }
+            }
+            let Some(ra) = ov.overflow.as_deref() else {
+                continue;
+            };
+            if ov.whitelisted || ra.whitelisted {
+                self.whitelisted.inc();
+                continue;
+            }
+            // CrowdSec's dedupAlerts: the (possibly postoverflow-edited) alert, once per source.
+            let before = out.len();
+            if let Some(alert) = ra.alert.as_deref() {
+                if ra.sources.len() <= 1 {
+                    out.push(alert.clone());
+                } else {
+                    for src in ra.sources.values() {
+                        let mut a = alert.clone();
+                        a.source = src.clone();
+                        out.push(a);
+                    }
+                }
+            }
+            self.raised.add((out.len() - before) as u64);
+            if ra.reprocess {
+                if depth >= MAX_REPROCESS_DEPTH {
+                    tracing::warn!(bucket = %ra.bucket_id, "Overflow reprocessed too many times; not poured again.");
+                    continue;
+                }
+                self.reprocessed.inc();
+                let mut more = Vec::new();
+                let now = self.clock.now();
+                self.scenarios.pour(&mut ov, now, &mut more);
+                queue.extend(more.into_iter().map(|e| (e, depth + 1)));
+            }
+        }
+    }
+
+    fn advance(&mut self, now: DateTime<Utc>, out: &mut Vec<Alert>) {
+        let mut pending = Vec::new();
+        self.scenarios.advance(now, &mut pending);
+        self.settle(&mut pending, out);
     }
 }
 
@@ -105,25 +226,53 @@ impl<S: ScenarioSet> Stage for DetectStage<S> {
         out: &mut Vec<Alert>,
     ) -> Result<(), StageError> {
         self.received.add(items.len() as u64);
-        let before = out.len();
-        for e in items.drain(..) {
-            let e = &e;
-            if let Some(k) = crate::partition::partition_key(e) {
+        let mut pending = Vec::new();
+        for mut e in items.drain(..) {
+            if let Some(k) = crate::partition::partition_key(&e) {
                 self.keys.insert(crate::partition::local_hash(k));
             }
-            let now = self.now_for(e);
-            self.scenarios.pour(e, now, out);
+            self.replaying = e.expect_mode == ExpectMode::TimeMachine;
+            if self.replaying {
+                if let Some(t) = parse_rfc3339(&e.marshaled_time) {
+                    self.event_time = Some(self.event_time.map_or(t, |cur| cur.max(t)));
+                }
+            }
+            let now = self.clock.now();
+            self.scenarios.pour(&mut e, now, &mut pending);
+            self.settle(&mut pending, out);
+        }
+        if self.replaying {
+            if let Some(t) = self.event_time {
+                self.advance(t, out);
+            }
         }
         self.keys_gauge.set(self.keys.len() as i64);
-        self.raised.add((out.len() - before) as u64);
+        Ok(())
+    }
+
+    fn tick_interval(&self) -> Option<Duration> {
+        self.tick
+    }
+
+    async fn on_tick(
+        &mut self,
+        now: DateTime<Utc>,
+        out: &mut Vec<Alert>,
+    ) -> Result<(), StageError> {
+        if !self.replaying {
+            self.advance(now, out);
+        }
         Ok(())
     }
 
     async fn on_close(&mut self, out: &mut Vec<Alert>) -> Result<(), StageError> {
-        if let Some(t) = self.event_time {
-            let before = out.len();
-            self.scenarios.advance(t, out);
-            self.raised.add((out.len() - before) as u64);
+        let now = if self.replaying {
+            self.event_time
+        } else {
+            Some(self.clock.now())
+        };
+        if let Some(t) = now {
+            self.advance(t, out);
         }
         Ok(())
     }
@@ -133,40 +282,86 @@ impl<S: ScenarioSet> Stage for DetectStage<S> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use palisade_runtime::clock::ManualClock;
+    use palisade_schemas::{EventType, RuntimeAlert, Source};
 
-    /// Raises one alert per event whose address was seen twice.
+    /// Overflows on the second sighting of an address; overflow events re-poured raise a
+    /// `second-order` overflow.
     #[derive(Default)]
-    struct SecondSighting(std::collections::HashMap<String, u32>, Vec<DateTime<Utc>>);
+    struct SecondSighting {
+        seen: std::collections::HashMap<String, u32>,
+        nows: Vec<DateTime<Utc>>,
+        advanced: Vec<DateTime<Utc>>,
+        reprocess: bool,
+    }
+
+    fn overflow(scenario: &str, ips: &[&str], reprocess: bool) -> Event {
+        let mut ra = RuntimeAlert {
+            reprocess,
+            ..RuntimeAlert::default()
+        };
+        for ip in ips {
+            let src = Source {
+                scope: "Ip".into(),
+                value: (*ip).into(),
+                ip: (*ip).into(),
+                ..Source::default()
+            };
+            ra.sources.insert((*ip).into(), src.clone());
+            ra.api_alerts.push(Alert {
+                scenario: scenario.into(),
+                source: src,
+                ..Alert::default()
+            });
+        }
+        ra.alert = ra.api_alerts.first().cloned().map(Box::new);
+        Event {
+            kind: EventType::Overflow,
+            overflow: Some(Box::new(ra)),
+            ..Event::default()
+        }
+    }
 
     impl ScenarioSet for SecondSighting {
-        fn pour(&mut self, e: &Event, now: DateTime<Utc>, alerts: &mut Vec<Alert>) {
-            self.1.push(now);
+        fn pour(&mut self, e: &mut Event, now: DateTime<Utc>, out: &mut Vec<Event>) {
+            self.nows.push(now);
+            if e.kind == EventType::Overflow {
+                out.push(overflow("second-order", &["9.9.9.9"], false));
+                return;
+            }
             let ip = e.get_meta("source_ip").to_string();
-            let n = self.0.entry(ip.clone()).or_default();
+            let n = self.seen.entry(ip.clone()).or_default();
             *n += 1;
             if *n == 2 {
-                let mut a = Alert::default();
-                a.source.value = ip;
-                alerts.push(a);
+                out.push(overflow("second", &[&ip], self.reprocess));
             }
+        }
+        fn advance(&mut self, now: DateTime<Utc>, _: &mut Vec<Event>) {
+            self.advanced.push(now);
         }
         fn len(&self) -> usize {
             1
         }
     }
 
+    fn t(s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, s).unwrap()
+    }
+
     fn ev(ip: &str, secs: u32) -> Event {
         let mut e = Event::default();
         e.meta.insert("source_ip".into(), ip.into());
         e.expect_mode = ExpectMode::TimeMachine;
-        e.set_time(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, secs).unwrap());
+        e.set_time(t(secs));
         e
     }
 
     #[tokio::test]
-    async fn pours_events_on_event_time_and_counts_alerts() {
+    async fn replays_advance_to_the_newest_event_time_and_alerts_are_counted() {
         let r = Registry::new();
-        let mut s = DetectStage::new(SecondSighting::default(), &r);
+        let clock = ManualClock::new(t(50));
+        let mut s =
+            DetectStage::new(SecondSighting::default(), &r).with_clock(Arc::new(clock.clone()));
         let mut out = Vec::new();
         s.process(
             &mut vec![ev("1.1.1.1", 5), ev("2.2.2.2", 3), ev("1.1.1.1", 7)],
@@ -176,13 +371,123 @@ mod tests {
         .unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].source.value, "1.1.1.1");
-        let t = |s| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, s).unwrap();
         assert_eq!(
-            s.scenarios.1,
-            vec![t(5), t(5), t(7)],
-            "event time never goes back"
+            s.scenarios.nows,
+            vec![t(50); 3],
+            "pours get the injected clock"
         );
+        assert_eq!(
+            s.scenarios.advanced,
+            vec![t(7)],
+            "replay time never goes back"
+        );
+        assert_eq!(s.event_time(), Some(t(7)));
         assert_eq!(r.total("palisade_detect_alerts_raised_total"), 1);
         assert_eq!(r.total("palisade_detect_partition_keys_count"), 2);
+        s.on_tick(t(59), &mut out).await.unwrap();
+        assert_eq!(
+            s.scenarios.advanced.len(),
+            1,
+            "no wall-clock ticks while replaying"
+        );
+    }
+
+    #[tokio::test]
+    async fn live_streams_advance_on_ticks() {
+        let r = Registry::new();
+        let mut s = DetectStage::new(SecondSighting::default(), &r);
+        assert_eq!(s.tick_interval(), Some(Duration::from_secs(1)));
+        let mut live = Event::default();
+        live.meta.insert("source_ip".into(), "1.1.1.1".into());
+        s.process(&mut vec![live], &mut Vec::new()).await.unwrap();
+        s.on_tick(t(9), &mut Vec::new()).await.unwrap();
+        assert_eq!(s.scenarios.advanced, vec![t(9)]);
+        assert_eq!(
+            DetectStage::new(NoScenarios, &r).tick_interval(),
+            None,
+            "nothing to let time pass in"
+        );
+    }
+
+    #[tokio::test]
+    async fn postoverflows_drop_whitelisted_and_reprocess_repours() {
+        let r = Registry::new();
+        let scen = SecondSighting {
+            reprocess: true,
+            ..SecondSighting::default()
+        };
+        let mut s = DetectStage::new(scen, &r).with_postoverflow(|e: &mut Event| {
+            let ra = e.overflow.as_mut().unwrap();
+            if ra.sources.contains_key("6.6.6.6") {
+                return false;
+            }
+            if ra.sources.contains_key("7.7.7.7") {
+                ra.whitelisted = true;
+            }
+            // an enrichment edits the alert, as ipv6_to_range does
+            ra.alert.as_mut().unwrap().source.value.push_str("/x");
+            true
+        });
+        let mut out = Vec::new();
+        let mut batch = vec![];
+        for ip in ["6.6.6.6", "7.7.7.7", "8.8.8.8"] {
+            batch.push(ev(ip, 1));
+            batch.push(ev(ip, 2));
+        }
+        s.process(&mut batch, &mut out).await.unwrap();
+        let got: Vec<(&str, &str)> = out
+            .iter()
+            .map(|a| (a.scenario.as_str(), a.source.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("second", "8.8.8.8/x"), ("second-order", "9.9.9.9/x")],
+            "whitelisted overflows are neither published nor reprocessed"
+        );
+        assert_eq!(r.total("palisade_detect_overflows_whitelisted_total"), 2);
+        assert_eq!(r.total("palisade_detect_overflows_reprocessed_total"), 1);
+    }
+
+    #[tokio::test]
+    async fn multi_source_overflows_become_one_alert_per_source() {
+        struct Two;
+        impl ScenarioSet for Two {
+            fn pour(&mut self, _: &mut Event, _: DateTime<Utc>, out: &mut Vec<Event>) {
+                out.push(overflow("multi", &["1.1.1.1", "2.2.2.2"], false));
+            }
+            fn len(&self) -> usize {
+                1
+            }
+        }
+        let r = Registry::new();
+        let mut s = DetectStage::new(Two, &r);
+        let mut out = Vec::new();
+        s.process(&mut vec![Event::default()], &mut out)
+            .await
+            .unwrap();
+        let ips: Vec<&str> = out.iter().map(|a| a.source.ip.as_str()).collect();
+        assert_eq!(ips, ["1.1.1.1", "2.2.2.2"]);
+    }
+
+    #[tokio::test]
+    async fn reprocess_loops_are_bounded() {
+        struct Loop(u32);
+        impl ScenarioSet for Loop {
+            fn pour(&mut self, _: &mut Event, _: DateTime<Utc>, out: &mut Vec<Event>) {
+                self.0 += 1;
+                out.push(overflow("loop", &["1.1.1.1"], true));
+            }
+            fn len(&self) -> usize {
+                1
+            }
+        }
+        let r = Registry::new();
+        let mut s = DetectStage::new(Loop(0), &r);
+        let mut out = Vec::new();
+        s.process(&mut vec![Event::default()], &mut out)
+            .await
+            .unwrap();
+        assert_eq!(s.scenarios.0, 1 + u32::from(MAX_REPROCESS_DEPTH));
+        assert_eq!(out.len(), 1 + usize::from(MAX_REPROCESS_DEPTH));
     }
 }
