@@ -14,12 +14,12 @@
 
 use chrono::{DateTime, Utc};
 use palisade_runtime::clock::{SharedClock, SystemClock};
-use palisade_runtime::metrics::{Counter, Gauge, MetricDef, Registry};
+use palisade_runtime::metrics::{Counter, MetricDef, Registry};
 use palisade_runtime::stage::Stage;
 use palisade_runtime::StageError;
 use palisade_schemas::time::parse_rfc3339;
 use palisade_schemas::{Alert, Event, ExpectMode};
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,11 +32,6 @@ pub static DETECT_EVENTS: MetricDef = MetricDef::counter(
 pub static DETECT_ALERTS: MetricDef = MetricDef::counter(
     "palisade_detect_alerts_raised_total",
     "Alerts raised by scenarios.",
-);
-/// Distinct partition keys seen.
-pub static DETECT_KEYS: MetricDef = MetricDef::gauge(
-    "palisade_detect_partition_keys_count",
-    "Distinct partition keys (source addresses) the stage has seen.",
 );
 /// Overflows dropped by the postoverflow hook (whitelisted).
 pub static DETECT_WHITELISTED: MetricDef = MetricDef::counter(
@@ -93,13 +88,16 @@ pub struct DetectStage<S: ScenarioSet> {
     tick: Option<Duration>,
     event_time: Option<DateTime<Utc>>,
     replaying: bool,
-    keys: HashSet<u64>,
+    observer: Option<OverflowObserver>,
     received: Counter,
     raised: Counter,
     whitelisted: Counter,
     reprocessed: Counter,
-    keys_gauge: Gauge,
 }
+
+/// Sees every overflow after the postoverflows ran, whitelisted ones included (hubtest's
+/// bucket dump).
+pub type OverflowObserver = Box<dyn FnMut(&Event) + Send>;
 
 impl<S: ScenarioSet> DetectStage<S> {
     /// A detect stage over `scenarios`, on the system clock, without postoverflows.
@@ -112,12 +110,11 @@ impl<S: ScenarioSet> DetectStage<S> {
             tick,
             event_time: None,
             replaying: false,
-            keys: HashSet::new(),
+            observer: None,
             received: metrics.counter(&DETECT_EVENTS, &[]),
             raised: metrics.counter(&DETECT_ALERTS, &[]),
             whitelisted: metrics.counter(&DETECT_WHITELISTED, &[]),
             reprocessed: metrics.counter(&DETECT_REPROCESSED, &[]),
-            keys_gauge: metrics.gauge(&DETECT_KEYS, &[]),
         }
     }
 
@@ -142,6 +139,27 @@ impl<S: ScenarioSet> DetectStage<S> {
     pub fn with_tick_interval(mut self, tick: Option<Duration>) -> Self {
         self.tick = tick;
         self
+    }
+
+    /// Calls `observer` with every overflow once postoverflows ran (whitelisted ones too).
+    pub fn with_overflow_observer(mut self, observer: impl FnMut(&Event) + Send + 'static) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// Pours one event and settles what overflows (postoverflows, reprocess, one alert per
+    /// source), synchronously: the stage's `process` does this for every event of a batch.
+    pub fn feed(&mut self, mut e: Event, out: &mut Vec<Alert>) {
+        self.replaying = e.expect_mode == ExpectMode::TimeMachine;
+        if self.replaying {
+            if let Some(t) = parse_rfc3339(&e.marshaled_time) {
+                self.event_time = Some(self.event_time.map_or(t, |cur| cur.max(t)));
+            }
+        }
+        let mut pending = Vec::new();
+        let now = self.clock.now();
+        self.scenarios.pour(&mut e, now, &mut pending);
+        self.settle(&mut pending, out);
     }
 
     /// The scenarios.
@@ -169,6 +187,9 @@ impl<S: ScenarioSet> DetectStage<S> {
                 if let Some(ra) = ov.overflow.as_deref_mut() {
                     crate::overflow::sync_postoverflow_edits(ra);
                 }
+            }
+            if let Some(obs) = self.observer.as_mut() {
+                obs(&ov);
             }
             let Some(ra) = ov.overflow.as_deref() else {
                 continue;
@@ -226,27 +247,14 @@ impl<S: ScenarioSet> Stage for DetectStage<S> {
         out: &mut Vec<Alert>,
     ) -> Result<(), StageError> {
         self.received.add(items.len() as u64);
-        let mut pending = Vec::new();
-        for mut e in items.drain(..) {
-            if let Some(k) = crate::partition::partition_key(&e) {
-                self.keys.insert(crate::partition::local_hash(k));
-            }
-            self.replaying = e.expect_mode == ExpectMode::TimeMachine;
-            if self.replaying {
-                if let Some(t) = parse_rfc3339(&e.marshaled_time) {
-                    self.event_time = Some(self.event_time.map_or(t, |cur| cur.max(t)));
-                }
-            }
-            let now = self.clock.now();
-            self.scenarios.pour(&mut e, now, &mut pending);
-            self.settle(&mut pending, out);
+        for e in items.drain(..) {
+            self.feed(e, out);
         }
         if self.replaying {
             if let Some(t) = self.event_time {
                 self.advance(t, out);
             }
         }
-        self.keys_gauge.set(self.keys.len() as i64);
         Ok(())
     }
 
@@ -383,7 +391,6 @@ mod tests {
         );
         assert_eq!(s.event_time(), Some(t(7)));
         assert_eq!(r.total("palisade_detect_alerts_raised_total"), 1);
-        assert_eq!(r.total("palisade_detect_partition_keys_count"), 2);
         s.on_tick(t(59), &mut out).await.unwrap();
         assert_eq!(
             s.scenarios.advanced.len(),

@@ -3,13 +3,18 @@
 use super::config::{HubIndex, TestConfig};
 use super::dump::Dump;
 use anyhow::{anyhow, Context as _, Result};
+use palisade_detect::stage::DetectStage;
+use palisade_detect::BucketEngine;
+use palisade_detect::Loader as ScenarioLoader;
 use palisade_expr::{Context, Program, Value, Vars};
 use palisade_ingest::grok::GrokLibrary;
 use palisade_ingest::parser::{collect_dir, Loader, ParserFile, ParserSet};
 use palisade_runtime::clock::SystemClock;
+use palisade_runtime::metrics::Registry;
 use palisade_schemas::{Event, ExpectMode, Line};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// Settings shared by every test of a run.
 #[derive(Debug, Clone)]
@@ -188,20 +193,19 @@ fn run_inner(dir: &Path, opts: &HubOptions) -> Result<Outcome> {
         }
     }
     let results = dump.into_results();
+    let results = Value::from_json(&results);
 
     let mut assertions = 0;
     let parser_assert = dir.join("parser.assert");
     if !cfg.ignore_parsers && parser_assert.is_file() {
         assertions += check_asserts(&parser_assert, &results)?;
     }
-    let has_scenarios = TestConfig::items(&cfg.scenarios).next().is_some();
-    if has_scenarios {
-        return Ok(Outcome::Fail {
-            reason: format!(
-                "scenarios are not supported yet ({} events parsed; scenario.assert not evaluated)",
-                kept.len()
-            ),
-        });
+    let scenario_refs: Vec<&str> = TestConfig::items(&cfg.scenarios).collect();
+    if !scenario_refs.is_empty() {
+        let overflows = run_scenarios(&index, dir, opts, &cfg, &scenario_refs, kept)?;
+        let scenario_assert = dir.join("scenario.assert");
+        let values: Vec<Value<'_>> = overflows.iter().map(Value::Event).collect();
+        assertions += check_asserts(&scenario_assert, &Value::array(values))?;
     }
     if assertions == 0 {
         return Ok(Outcome::Fail {
@@ -217,9 +221,84 @@ fn tempfile_dir() -> Result<PathBuf> {
     Ok(d)
 }
 
+/// Pours the parsed events into the test's scenarios (with its postoverflows) and returns every
+/// overflow, whitelisted ones included, sorted as cscli sorts its bucket dump: by scenario name
+/// followed by the source keys joined with `@`, in descending order.
+fn run_scenarios(
+    index: &HubIndex,
+    dir: &Path,
+    opts: &HubOptions,
+    cfg: &TestConfig,
+    refs: &[&str],
+    events: Vec<Event>,
+) -> Result<Vec<Event>> {
+    let mut paths = Vec::new();
+    for r in refs {
+        paths.push(index.resolve("scenarios", r, dir)?.path);
+    }
+    let data_dir = opts.hub_dir.join("data");
+    let mut loader = ScenarioLoader::new();
+    if data_dir.is_dir() {
+        loader = loader.with_data_dir(&data_dir);
+    }
+    let scenarios = loader.load(&paths).map_err(|errs| {
+        anyhow!(
+            "loading scenarios: {}",
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let mut post_files = Vec::new();
+    for r in TestConfig::items(&cfg.postoverflows) {
+        let item = index.resolve("postoverflows", r, dir)?;
+        let stage = item
+            .stage
+            .ok_or_else(|| anyhow!("postoverflow {r:?} is not under postoverflows/<stage>/"))?;
+        post_files.push(ParserFile {
+            stage,
+            path: item.path,
+        });
+    }
+    post_files.sort_by(|a, b| (&a.stage, a.path.file_name()).cmp(&(&b.stage, b.path.file_name())));
+    let post = load_with_hub(&opts.hub_dir, opts.year, &post_files)?;
+    let metrics = Registry::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let mut stage = DetectStage::new(BucketEngine::new(scenarios, &metrics), &metrics)
+        .with_postoverflow(move |ov| {
+            // A failed postoverflow stage only skips the later ones: the overflow goes on.
+            post.parse(ov);
+            true
+        })
+        .with_overflow_observer(move |ov| {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(ov.clone())
+        });
+    let mut alerts = Vec::new();
+    for e in events {
+        stage.feed(e, &mut alerts);
+    }
+    drop(stage);
+    let mut overflows = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
+    let key = |e: &Event| {
+        e.overflow.as_ref().map_or_else(String::new, |o| {
+            let scenario = o.alert.as_ref().map_or("", |a| a.scenario.as_str());
+            format!(
+                "{scenario}{}",
+                o.sources.keys().cloned().collect::<Vec<_>>().join("@")
+            )
+        })
+    };
+    overflows.sort_by_cached_key(|e| std::cmp::Reverse(key(e)));
+    Ok(overflows)
+}
+
 /// Evaluates every non-empty line of an assert file over `results`; returns how many held, or
 /// the first that did not.
-fn check_asserts(file: &Path, results: &serde_json::Value) -> Result<usize> {
+fn check_asserts(file: &Path, results: &Value<'_>) -> Result<usize> {
     let text = std::fs::read_to_string(file)?;
     let ctx = Context::without_event().declare("results");
     let name = file
@@ -236,16 +315,13 @@ fn check_asserts(file: &Path, results: &serde_json::Value) -> Result<usize> {
         let line = fixed.as_str();
         let prog = Program::compile(line, &ctx)
             .map_err(|e| anyhow!("{name}:{}: cannot compile {line:?}: {e}", i + 1))?;
-        let mut vars = Vars::new().with_value(Value::from_json(results));
+        let mut vars = Vars::new().with_value(results.clone());
         match prog.eval_bool(&mut vars) {
             Ok(true) => n += 1,
             Ok(false) => {
                 let actual = left_side(line)
                     .and_then(|l| Program::compile(l, &ctx).ok())
-                    .and_then(|p| {
-                        p.eval(&mut Vars::new().with_value(Value::from_json(results)))
-                            .ok()
-                    })
+                    .and_then(|p| p.eval(&mut Vars::new().with_value(results.clone())).ok())
                     .map(|v| format!(" (left side is {})", v.to_json()))
                     .unwrap_or_default();
                 return Err(anyhow!("{name}:{}: {line}{actual}", i + 1));
@@ -256,17 +332,23 @@ fn check_asserts(file: &Path, results: &serde_json::Value) -> Result<usize> {
     Ok(n)
 }
 
-/// Older assert files compare `Meta["datasource_path"]` to a bare file name; cscli wraps the
+/// Older assert files compare the `datasource_path` meta to a bare file name; cscli wraps the
 /// left side in `basename()` before evaluating, and so do we.
 fn with_basename(line: &str) -> String {
-    const KEY: &str = r#".Evt.Meta["datasource_path"] == "#;
-    match line.find(KEY) {
-        Some(i) if !line.starts_with("basename(") => {
-            let (left, right) = line.split_at(i + KEY.len() - 4);
-            format!("basename({left}){right}")
+    const KEYS: [&str; 2] = [
+        r#".Evt.Meta["datasource_path"] == "#,
+        r#".GetMeta("datasource_path") == "#,
+    ];
+    for key in KEYS {
+        if let Some(i) = line.find(key) {
+            if line.starts_with("basename(") {
+                break;
+            }
+            let (left, right) = line.split_at(i + key.len() - 4);
+            return format!("basename({left}){right}");
         }
-        _ => line.to_string(),
     }
+    line.to_string()
 }
 
 fn left_side(line: &str) -> Option<&str> {
@@ -285,5 +367,11 @@ mod tests {
         );
         let already = r#"basename(results["s"]["n"][0].Evt.Meta["datasource_path"]) == "x.log""#;
         assert_eq!(with_basename(already), already);
+        assert_eq!(
+            with_basename(
+                r#"results[0].Overflow.Alert.Events[0].GetMeta("datasource_path") == "a.log""#
+            ),
+            r#"basename(results[0].Overflow.Alert.Events[0].GetMeta("datasource_path")) == "a.log""#
+        );
     }
 }
