@@ -13,7 +13,11 @@
 //! binary (`deploy/palisade.yaml`). Every error of every section is collected and reported with
 //! file, line and field path before anything starts.
 
+use crate::content::{Content, ContentSpec, RuleFile};
+use palisade_detect::scenario::ScenariosSpec;
+use palisade_detect::Scenarios;
 use palisade_enrich::EnrichSpec;
+use palisade_expr::DataFiles;
 use palisade_ingest::parser::{ParserSet, ParsersSpec};
 use palisade_ingest::source::{compile_sources, SourceConfig};
 use palisade_publish::{ProfilesConfig, ProfilesSpec, StorageConfig, StorageSpec};
@@ -54,6 +58,12 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// The compiled parsers.
     pub parsers: ParserSet,
+    /// The compiled postoverflows.
+    pub postoverflows: ParserSet,
+    /// The compiled scenarios.
+    pub scenarios: Scenarios,
+    /// The most live buckets (unset: no limit).
+    pub max_buckets: Option<usize>,
     /// Profiles and notifications.
     pub profiles: ProfilesConfig,
 }
@@ -154,23 +164,93 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
             palisade_enrich::Registry::new()
         }
     };
+    let content_spec: ContentSpec = decode_section(&doc, "content", &mut errors);
+    let content = Content::gather(&content_spec, &doc, "content", &mut errors);
+    let data = || {
+        let mut d = DataFiles::new();
+        for (name, text) in &content.data {
+            d.add_strings(name, text);
+        }
+        d
+    };
+    let texts = |files: &[RuleFile]| -> Vec<(String, String, String)> {
+        files
+            .iter()
+            .map(|f| (f.stage.clone(), f.name.clone(), f.text.clone()))
+            .collect()
+    };
     let parsers_spec: ParsersSpec = decode_section(&doc, "parsers", &mut errors);
-    let parsers = parsers_spec.build(&doc, "parsers", &enrichers, &mut errors);
+    let parsers = parsers_spec.build(
+        &doc,
+        "parsers",
+        texts(&content.parsers),
+        data(),
+        &enrichers,
+        &mut errors,
+    );
+    let post_spec: ParsersSpec = decode_section(&doc, "postoverflows", &mut errors);
+    let postoverflows = post_spec.build(
+        &doc,
+        "postoverflows",
+        texts(&content.postoverflows),
+        data(),
+        &enrichers,
+        &mut errors,
+    );
+
+    let scenarios_spec: ScenariosSpec = decode_section(&doc, "scenarios", &mut errors);
+    let mut scenario_files = content.scenarios.clone();
+    Content::add_dirs(
+        &mut scenario_files,
+        &scenarios_spec.dirs,
+        false,
+        &doc,
+        "scenarios",
+        &mut errors,
+    );
+    Content::sort(&mut scenario_files);
+    let mut loader = palisade_detect::Loader::new();
+    loader.data = data();
+    loader.data_dir = scenarios_spec.data_dir.clone();
+    loader.simulated = scenarios_spec.simulated.iter().cloned().collect();
+    let refs: Vec<(&str, &str)> = scenario_files
+        .iter()
+        .map(|f| (f.name.as_str(), f.text.as_str()))
+        .collect();
+    let scenarios = match loader.load_texts(&refs) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
 
     let profiles_spec: ProfilesSpec = decode_section(&doc, "profiles", &mut errors);
-    let profiles = profiles_spec.compile(&doc, "profiles", &mut errors);
+    let default_profiles = content
+        .profiles
+        .as_ref()
+        .map(|(n, t)| (n.as_str(), t.as_str()));
+    let profiles =
+        profiles_spec.compile_with_default(&doc, "profiles", default_profiles, &mut errors);
 
-    match (storage, parsers, profiles) {
-        (Some(storage), Some(parsers), Some(profiles)) if errors.is_empty() => Ok(Config {
-            origin: file.to_string(),
-            log,
-            metrics,
-            bus,
-            storage,
-            sources,
-            parsers,
-            profiles,
-        }),
+    match (storage, parsers, postoverflows, scenarios, profiles) {
+        (Some(storage), Some(parsers), Some(postoverflows), Some(scenarios), Some(profiles))
+            if errors.is_empty() =>
+        {
+            Ok(Config {
+                origin: file.to_string(),
+                log,
+                metrics,
+                bus,
+                storage,
+                sources,
+                parsers,
+                postoverflows,
+                scenarios,
+                max_buckets: scenarios_spec.max_buckets,
+                profiles,
+            })
+        }
         _ => Err(ConfigErrors(errors)),
     }
 }

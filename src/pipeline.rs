@@ -8,7 +8,8 @@
 //! closes, and each stage drains what is queued before closing the next bus.
 
 use anyhow::{Context, Result};
-use palisade_detect::stage::{DetectStage, NoScenarios};
+use palisade_detect::stage::DetectStage;
+use palisade_detect::{BucketEngine, EngineConfig, Scenarios};
 use palisade_ingest::parse::{ParseStage, ParserSet};
 use palisade_ingest::source::{SourceConfig, SourceContext};
 use palisade_publish::{
@@ -47,6 +48,12 @@ pub struct Embedded<'a> {
     pub sources: Vec<SourceConfig>,
     /// Parsers to run.
     pub parsers: ParserSet,
+    /// Postoverflows to run on overflows.
+    pub postoverflows: ParserSet,
+    /// Scenarios to pour events into.
+    pub scenarios: Scenarios,
+    /// The most live buckets.
+    pub max_buckets: Option<usize>,
     /// Bus sizing.
     pub bus: &'a BusSpec,
     /// Storage settings.
@@ -91,7 +98,17 @@ pub async fn run(p: Embedded<'_>) -> Result<PipelineReport> {
     let parse = ParseStage::new(p.parsers, &metrics);
     let parse = tokio::spawn(async move { run_stage(parse, lines_rx, events_tx, c, &m).await });
     let (m, c) = (metrics.clone(), p.clock.clone());
-    let detect = DetectStage::new(NoScenarios, &metrics);
+    let engine = BucketEngine::new(p.scenarios, &metrics).with_config(EngineConfig {
+        max_buckets: p.max_buckets,
+    });
+    let post = p.postoverflows;
+    let detect = DetectStage::new(engine, &metrics)
+        .with_clock(p.clock.clone())
+        .with_postoverflow(move |ov| {
+            // A failed postoverflow stage only skips the later ones; whitelisting drops the overflow.
+            post.parse(ov);
+            true
+        });
     let detect = tokio::spawn(async move { run_stage(detect, events_rx, alerts_tx, c, &m).await });
     let (m, c) = (metrics.clone(), p.clock.clone());
     let (notifier, notify_worker) = if p.notify {

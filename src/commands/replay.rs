@@ -34,6 +34,9 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let report = super::runtime()?.block_on(pipeline::run(Embedded {
         sources,
         parsers: cfg.parsers,
+        postoverflows: cfg.postoverflows,
+        scenarios: cfg.scenarios,
+        max_buckets: cfg.max_buckets,
         profiles: cfg.profiles,
         notify: false,
         bus: &cfg.bus,

@@ -36,6 +36,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         let report = pipeline::run(Embedded {
             sources: cfg.sources,
             parsers: cfg.parsers,
+            postoverflows: cfg.postoverflows,
+            scenarios: cfg.scenarios,
+            max_buckets: cfg.max_buckets,
             profiles: cfg.profiles,
             notify: true,
             bus: &cfg.bus,

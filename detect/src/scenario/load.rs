@@ -171,6 +171,11 @@ impl Loader {
                 tracing::warn!(scenario = %d.spec.name, "A data entry has no dest_file.");
                 continue;
             }
+            if self.data.lines(&data.dest_file).is_some()
+                || self.data.regexps(&data.dest_file).is_some()
+            {
+                continue;
+            }
             let Some(dir) = &self.data_dir else {
                 tracing::warn!(scenario = %d.spec.name, file = %data.dest_file,
                     "No data directory configured; File() on it gives nothing.");

@@ -195,3 +195,25 @@ impl Scenarios {
         }
     }
 }
+
+/// The `scenarios:` section of the configuration.
+///
+/// ```yaml
+/// scenarios:
+///   dirs: [/etc/crowdsec/scenarios]   # CrowdSec scenario files, in addition to Palisade's own
+///   data_dir: /var/lib/crowdsec/data
+///   max_buckets: 1000000              # live buckets kept at most; the oldest are evicted
+///   simulated: [crowdsecurity/http-crawl-non_statics]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScenariosSpec {
+    /// Scenario directories (`**/*.yaml`).
+    pub dirs: Vec<std::path::PathBuf>,
+    /// Where the scenarios' `data:` files are.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// The most live buckets kept (unset: no limit).
+    pub max_buckets: Option<usize>,
+    /// Scenarios whose alerts are simulated (no decision reaches bouncers).
+    pub simulated: Vec<String>,
+}

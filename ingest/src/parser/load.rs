@@ -5,6 +5,7 @@
 
 use super::engine::ParserSet;
 use super::node::{GrokInput, GrokNode, Node, StashWrite};
+use super::simple_filter::SimpleFilter;
 use super::spec::{NodeSpec, StaticSpec};
 use super::statics::{Dest, Source, Static, Target};
 use super::whitelist::{Cidr, Whitelist};
@@ -262,14 +263,14 @@ impl<'a> Loader<'a> {
                 errors.push(doc.error(&join_key(&at, "dest_file"), "dest_file is required"));
                 continue;
             }
-            let Some(dir) = self.data_dir else {
-                tracing::warn!(file = %d.dest_file, "No data directory configured; File() on it gives nothing.");
-                continue;
-            };
             if self.data.lines(&d.dest_file).is_some() || self.data.regexps(&d.dest_file).is_some()
             {
                 continue;
             }
+            let Some(dir) = self.data_dir else {
+                tracing::warn!(file = %d.dest_file, "No data directory configured; File() on it gives nothing.");
+                continue;
+            };
             let kind = if d.kind.is_empty() {
                 "string"
             } else {
@@ -390,9 +391,16 @@ impl Compiler<'_> {
                 None
             };
             let statics = self.statics(doc, &join_key(&gp, "statics"), &name, &g.statics);
+            let grok = compiled?;
+            let input = input?;
+            let exports_input = match &input {
+                GrokInput::Parsed(k) => grok.field_names().any(|f| f == k),
+                _ => false,
+            };
             Some(GrokNode {
-                grok: compiled?,
-                input: input?,
+                grok,
+                input,
+                exports_input,
                 statics,
             })
         });
@@ -471,9 +479,13 @@ impl Compiler<'_> {
         if self.errors.len() > before {
             return None;
         }
+        let simple_filter = filter
+            .as_ref()
+            .and_then(|_| SimpleFilter::parse(&spec.filter));
         Some(Node {
             name,
             filter,
+            simple_filter,
             whitelist,
             grok,
             stash,

@@ -10,11 +10,12 @@ pub mod config;
 pub mod engine;
 pub mod load;
 pub mod node;
+mod simple_filter;
 pub mod spec;
 mod statics;
 pub mod whitelist;
 
-pub use config::ParsersSpec;
+pub use config::{ParserText, ParsersSpec};
 pub use engine::{NoTrace, ParserSet, Trace, Verdict};
 pub use load::{collect_dir, Loader, ParserFile};
 pub use node::Node;

@@ -1,11 +1,13 @@
 //! A compiled parser node and its execution, exactly as CrowdSec's `node.process` behaves
 //! (§2.4 of the engine spec): filter, whitelist, grok, stashes, children, statics, promotion.
 
+use super::simple_filter::SimpleFilter;
 use super::statics::{value_to_string, Static};
 use super::whitelist::Whitelist;
 use crate::grok::Grok;
 use palisade_expr::{Program, Stash};
 use palisade_schemas::{Event, EventType};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +22,24 @@ pub(crate) enum GrokInput {
 pub(crate) struct GrokNode {
     pub(crate) grok: Arc<Grok>,
     pub(crate) input: GrokInput,
+    /// Whether the grok exports the `Parsed` field it reads (`apply_on: request` capturing
+    /// `request`).
+    pub(crate) exports_input: bool,
     pub(crate) statics: Vec<Static>,
+}
+
+/// Matches `grok` on `input` and writes every field into `parsed`; whether it matched (a match
+/// that exports no field does not count).
+#[inline]
+fn capture_into(grok: &Grok, input: &str, parsed: &mut HashMap<String, String>) -> bool {
+    let Some(caps) = grok.captures(input).filter(|c| !c.is_empty()) else {
+        return false;
+    };
+    parsed.reserve(caps.len());
+    for (k, v) in caps.iter() {
+        parsed.insert(k.to_string(), v.to_string());
+    }
+    true
 }
 
 /// A stash write.
@@ -35,6 +54,8 @@ pub(crate) struct StashWrite {
 pub struct Node {
     pub(crate) name: String,
     pub(crate) filter: Option<Program>,
+    /// The filter evaluated natively, when it is a single string comparison.
+    pub(crate) simple_filter: Option<SimpleFilter>,
     pub(crate) whitelist: Option<Whitelist>,
     pub(crate) grok: Option<GrokNode>,
     pub(crate) stash: Vec<StashWrite>,
@@ -78,7 +99,15 @@ impl Node {
     pub(crate) fn process(&self, evt: &mut Event, ctx: &NodeCtx<'_>) -> bool {
         // 1. The filter: false, an error or a non-bool fail the node with no side effect.
         if let Some(f) = &self.filter {
-            if !f.eval_filter(evt) {
+            let pass = match &self.simple_filter {
+                Some(s) => {
+                    let pass = s.eval(evt);
+                    debug_assert_eq!(pass, f.eval_filter(evt), "{:?}", f.source());
+                    pass
+                }
+                None => f.eval_filter(evt),
+            };
+            if !pass {
                 return false;
             }
         }
@@ -101,24 +130,33 @@ impl Node {
         let mut grok_ok = false;
         if let Some(g) = &self.grok {
             ok = false;
-            let input: Option<String> = match &g.input {
-                GrokInput::Raw => Some(evt.line.raw.clone()),
-                GrokInput::Parsed(k) => evt.parsed.get(k).cloned(),
-                GrokInput::Expr(p) => p.eval(evt).ok().and_then(|v| value_to_string(&v)),
+            let matched = match &g.input {
+                // The line is borrowed: no copy of it per grok.
+                GrokInput::Raw => capture_into(&g.grok, &evt.line.raw, &mut evt.parsed),
+                // The input is taken out of the map while the captures are written, and put back
+                // unless the grok exports that very field (then its capture is the new value).
+                GrokInput::Parsed(k) => match evt.parsed.get_mut(k) {
+                    Some(slot) => {
+                        let input = std::mem::take(slot);
+                        let matched = capture_into(&g.grok, &input, &mut evt.parsed);
+                        if !matched || !g.exports_input {
+                            if let Some(slot) = evt.parsed.get_mut(k) {
+                                *slot = input;
+                            }
+                        }
+                        matched
+                    }
+                    None => false,
+                },
+                GrokInput::Expr(p) => match p.eval_with(evt, value_to_string) {
+                    Ok(Some(input)) => capture_into(&g.grok, &input, &mut evt.parsed),
+                    _ => false,
+                },
             };
-            if let Some(input) = input {
-                let caps: Option<Vec<(String, String)>> =
-                    g.grok.captures(&input).filter(|c| !c.is_empty()).map(|c| {
-                        c.iter()
-                            .map(|(k, v)| (k.to_string(), v.to_string()))
-                            .collect()
-                    });
-                if let Some(caps) = caps {
-                    evt.parsed.extend(caps);
-                    self.apply_statics(&g.statics, evt);
-                    ok = true;
-                    grok_ok = true;
-                }
+            if matched {
+                self.apply_statics(&g.statics, evt);
+                ok = true;
+                grok_ok = true;
             }
         }
         // 4. Stashes, when the grok matched or there is none.

@@ -147,24 +147,26 @@ pub(crate) fn value_to_string(v: &Value<'_>) -> Option<String> {
 impl Static {
     /// Applies the static to `evt`. Returns a warning to log, if any.
     pub(crate) fn apply(&self, evt: &mut Event) -> Option<String> {
+        let is_parse_date = matches!(&self.dest, Dest::Method(m, _) if m == "ParseDate");
         let value = match &self.source {
+            Source::Value(v) if v.is_empty() && !is_parse_date => return None,
             Source::Value(v) => v.clone(),
-            Source::Expr(p) => match p.eval(evt) {
-                Ok(v) => match value_to_string(&v) {
-                    Some(s) => s,
-                    None if v.is_nil() => String::new(),
-                    None => {
-                        return Some(format!(
-                            "static expression {:?} gave a {}, skipped",
-                            p.source(),
-                            v.type_name()
-                        ))
-                    }
-                },
+            // Converted straight from the (borrowed) result: no intermediate owned value.
+            Source::Expr(p) => match p.eval_with(evt, |v| match value_to_string(v) {
+                Some(s) => Ok(s),
+                None if v.is_nil() => Ok(String::new()),
+                None => Err(v.type_name()),
+            }) {
+                Ok(Ok(s)) => s,
+                Ok(Err(type_name)) => {
+                    return Some(format!(
+                        "static expression {:?} gave a {type_name}, skipped",
+                        p.source(),
+                    ))
+                }
                 Err(e) => return Some(format!("static expression {:?} failed: {e}", p.source())),
             },
         };
-        let is_parse_date = matches!(&self.dest, Dest::Method(m, _) if m == "ParseDate");
         if value.is_empty() && !is_parse_date {
             return None;
         }

@@ -84,11 +84,16 @@ impl Whitelist {
     /// Whether the event is whitelisted: an address or network match, else any expression true.
     pub(crate) fn matches(&self, evt: &mut Event) -> bool {
         if !self.nets.is_empty() {
-            let ips = ip_sources(evt);
-            if ips
-                .iter()
-                .any(|ip| self.nets.iter().any(|n| n.contains(*ip)))
-            {
+            let inside = |ip: &IpAddr| self.nets.iter().any(|n| n.contains(*ip));
+            let hit = match evt.kind {
+                EventType::Overflow => ip_sources(evt).iter().any(inside),
+                // `ip_sources` of a log event, without the vector.
+                _ => evt
+                    .get_meta("source_ip")
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| inside(&ip)),
+            };
+            if hit {
                 return true;
             }
         }

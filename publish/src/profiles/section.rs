@@ -65,6 +65,18 @@ impl ProfilesSpec {
         path: &str,
         errors: &mut Vec<ConfigError>,
     ) -> Option<ProfilesConfig> {
+        self.compile_with_default(doc, path, None, errors)
+    }
+
+    /// Like [`ProfilesSpec::compile`], with `default` (file name, text) used when no `path` is
+    /// set, instead of CrowdSec's default profiles.
+    pub fn compile_with_default(
+        self,
+        doc: &YamlDoc,
+        path: &str,
+        default: Option<(&str, &str)>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<ProfilesConfig> {
         let before = errors.len();
         let mut names = BTreeSet::new();
         let mut notifications = Vec::new();
@@ -81,7 +93,10 @@ impl ProfilesSpec {
         }
 
         let loaded = match &self.path {
-            None => Profiles::load(DEFAULT_PROFILES_FILE, DEFAULT_PROFILES),
+            None => {
+                let (file, text) = default.unwrap_or((DEFAULT_PROFILES_FILE, DEFAULT_PROFILES));
+                Profiles::load(file, text)
+            }
             Some(file) => match read_profiles(file) {
                 Ok(files) => {
                     let refs: Vec<(&str, &str)> = files
