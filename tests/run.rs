@@ -78,7 +78,7 @@ fn sigterm_drains_the_pipeline_and_exits_zero() {
     let append = |n: usize| {
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         for i in 0..n {
-            writeln!(f, "Jan  1 00:00:00 host sshd[{i}]: Failed password for root from 192.0.2.1 port 22 ssh2").unwrap();
+            writeln!(f, "Jan  1 00:00:00 host sshd[{}]: Failed password for root from 192.0.2.1 port 22 ssh2", i + 1).unwrap();
         }
     };
     // A live tail starts at the end of the file: append until its first poll has read a line.

@@ -51,6 +51,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         .await?;
         tracing::info!(
             lines = report.lines,
+            parsed_in = report.parse.items_in,
+            parsed_out = report.parse.items_out,
             events = report.detect.items_in,
             alerts = report.publish.items_in,
             decisions = report.publish.items_out,
