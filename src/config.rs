@@ -38,7 +38,17 @@ pub const EMBEDDED_NAME: &str = "<embedded deploy/palisade.yaml>";
 pub const SYSTEM_PATH: &str = "/etc/palisade/palisade.yaml";
 
 const SECTIONS: &[&str] = &[
-    "log", "metrics", "bus", "storage", "sources", "parsers", "enrich",
+    "log",
+    "metrics",
+    "bus",
+    "storage",
+    "sources",
+    "content",
+    "parsers",
+    "enrich",
+    "scenarios",
+    "postoverflows",
+    "profiles",
 ];
 
 /// The validated configuration.

@@ -67,6 +67,68 @@ thread_local! {
     static CACHE: RefCell<Vec<(String, Rc<Tree>)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Deepest element nesting accepted. roxmltree (and `build`) recurse once per level, so a log
+/// line of 100k nested tags would overflow the stack and abort the process; such a document
+/// gives "" like any bad XML. Windows events nest 4 levels.
+const MAX_DEPTH: usize = 256;
+
+/// Whether elements nest deeper than `limit`, lexing as roxmltree does up to where it would
+/// stop (comments, CDATA, processing instructions and quoted attribute values skipped), so that
+/// the depth it would recurse to is never underestimated. A DTD is rejected by roxmltree's
+/// default options anyway.
+fn nests_deeper_than(xml: &str, limit: usize) -> bool {
+    let b = xml.as_bytes();
+    let find = |from: usize, pat: &str| xml.get(from..).and_then(|t| t.find(pat)).map(|i| from + i);
+    let byte = |from: usize, c: u8| b[from..].iter().position(|x| *x == c).map(|i| from + i);
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(lt) = byte(i, b'<') {
+        let rest = &b[lt..];
+        let end = if rest.starts_with(b"<!--") {
+            find(lt + 4, "-->").map(|e| e + 3)
+        } else if rest.starts_with(b"<![CDATA[") {
+            find(lt + 9, "]]>").map(|e| e + 3)
+        } else if rest.starts_with(b"<?") {
+            find(lt + 2, "?>").map(|e| e + 2)
+        } else if rest.starts_with(b"</") || rest.starts_with(b"<!") {
+            if rest.starts_with(b"</") {
+                depth = depth.saturating_sub(1);
+            }
+            byte(lt, b'>').map(|e| e + 1)
+        } else {
+            // A start tag: to its `>` outside quotes; `/>` closes it at once.
+            let mut quote = None;
+            let mut j = lt + 1;
+            let mut close = None;
+            while j < b.len() {
+                match (quote, b[j]) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, c @ (b'"' | b'\'')) => quote = Some(c),
+                    (None, b'>') => {
+                        close = Some(j);
+                        break;
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            if close.is_none_or(|c| b[c - 1] != b'/') {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            close.map(|c| c + 1)
+        };
+        match end {
+            Some(e) => i = e,
+            None => break,
+        }
+    }
+    false
+}
+
 fn parse(xml: &str) -> Option<Rc<Tree>> {
     let hit = CACHE.with(|c| {
         c.borrow()
@@ -76,6 +138,9 @@ fn parse(xml: &str) -> Option<Rc<Tree>> {
     });
     if hit.is_some() {
         return hit;
+    }
+    if nests_deeper_than(xml, MAX_DEPTH) {
+        return None;
     }
     let doc = roxmltree::Document::parse(xml).ok()?;
     let tree = Rc::new(build(&doc));
@@ -331,6 +396,25 @@ mod tests {
         lookup(EVT, p)
             .map(|(t, e)| t.elems[e].text.clone())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn deep_nesting_is_bad_xml_not_a_stack_overflow() {
+        let doc = |n: usize| format!("{}x{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(!nests_deeper_than(&doc(MAX_DEPTH), MAX_DEPTH));
+        assert!(nests_deeper_than(&doc(MAX_DEPTH + 1), MAX_DEPTH));
+        assert!(parse(&doc(MAX_DEPTH)).is_some());
+        assert!(parse(&doc(200_000)).is_none());
+        assert!(parse(&"<a>".repeat(200_000)).is_none());
+        // Siblings, self-closing tags, comments, CDATA and quoted `>` do not nest.
+        let flat = "<r>".to_string()
+            + &"<b x='>'/><!-- <c> --><![CDATA[<d>]]><?p <e>?><f></f>".repeat(1000)
+            + "</r>";
+        assert!(!nests_deeper_than(&flat, 2));
+        assert!(parse(&flat).is_some());
+        // `</` inside a comment or an attribute does not hide depth.
+        let hidden = "<a><!-- </a> --><a x='</a>'><a>";
+        assert!(nests_deeper_than(hidden, 2));
     }
 
     #[test]
