@@ -12,7 +12,7 @@
 use palisade_runtime::config::{join_key, ConfigError, YamlDoc};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/content.rs"));
@@ -82,9 +82,8 @@ impl Content {
             }
         }
         if let Some(dir) = &spec.dir {
-            let mut found = Vec::new();
-            match walk(dir, &mut found) {
-                Ok(()) => {
+            match palisade_runtime::config::files_under(dir) {
+                Ok(found) => {
                     for p in found {
                         let rel = p
                             .strip_prefix(dir)
@@ -154,16 +153,16 @@ impl Content {
     ) {
         for (i, dir) in dirs.iter().enumerate() {
             let at = palisade_runtime::config::join_index(&join_key(path, "dirs"), i);
-            let mut found = Vec::new();
-            if let Err(e) = walk(dir, &mut found) {
-                errors
-                    .push(doc.error(&at, format!("cannot read directory {}: {e}", dir.display())));
-                continue;
-            }
-            for p in found
-                .into_iter()
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            {
+            let found = match palisade_runtime::config::yaml_files(dir) {
+                Ok(f) => f,
+                Err(e) => {
+                    errors.push(
+                        doc.error(&at, format!("cannot read directory {}: {e}", dir.display())),
+                    );
+                    continue;
+                }
+            };
+            for p in found {
                 let rel = p.strip_prefix(dir).unwrap_or(&p);
                 let stage = if staged {
                     match rel.components().next() {
@@ -196,28 +195,14 @@ impl Content {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let p = e.path();
-        if e.file_type()?.is_dir() {
-            walk(&p, out)?;
-        } else {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_file_of_deploy_content_is_embedded() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/content");
-        let mut found = Vec::new();
-        walk(&root, &mut found).unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/content");
+        let found = palisade_runtime::config::files_under(&root).unwrap();
         assert_eq!(found.len(), embedded::FILES.len());
         let doc = YamlDoc::parse("t.yaml", "").unwrap();
         let c = Content::gather(&ContentSpec::default(), &doc, "content", &mut Vec::new());

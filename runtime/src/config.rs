@@ -364,6 +364,33 @@ fn convert(node: RawNode, path: &str, spans: &mut HashMap<String, (u32, u32)>) -
     }
 }
 
+/// Every file under `dir`, recursively, sorted by path.
+pub fn files_under(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                walk(&e.path(), out)?;
+            } else {
+                out.push(e.path());
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// The `*.yaml` and `*.yml` files under `dir`, recursively, sorted by path (CrowdSec's rule
+/// directories).
+pub fn yaml_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = files_under(dir)?;
+    files.retain(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"));
+    Ok(files)
+}
+
 /// Accepts a YAML scalar of any type as a string (`version: 1.2` or `port: 80` into a string
 /// field), as Go's YAML decoder does. Use with `#[serde(deserialize_with = "...")]`.
 pub fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -88,9 +88,7 @@ impl HubIndex {
             if !dir.is_dir() {
                 continue;
             }
-            let mut files = Vec::new();
-            walk(&dir, &mut files)?;
-            for f in files {
+            for f in palisade_runtime::config::yaml_files(&dir)? {
                 let (Some(name), Some(author)) = (
                     f.file_stem().map(|s| s.to_string_lossy().to_string()),
                     f.parent()
@@ -149,19 +147,6 @@ fn stage_of(path: &Path, kind: &str) -> Option<String> {
         .collect();
     let i = comps.iter().rposition(|c| c == kind)?;
     comps.get(i + 1).filter(|s| s.starts_with('s')).cloned()
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let p = e.path();
-        if e.file_type()?.is_dir() {
-            walk(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            out.push(p);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

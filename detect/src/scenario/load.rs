@@ -24,23 +24,7 @@ use std::sync::Arc;
 
 /// Lists the scenario files under `dir` (`*.yaml`, `*.yml`, recursively), sorted by path.
 pub fn collect_dir(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    walk(dir, &mut out)?;
-    out.sort();
-    Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let p = e.path();
-        if e.file_type()?.is_dir() {
-            walk(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            out.push(p);
-        }
-    }
-    Ok(())
+    palisade_runtime::config::yaml_files(dir)
 }
 
 /// What loading needs besides the files.

@@ -35,8 +35,7 @@ pub fn collect_dir(dir: &Path) -> std::io::Result<Vec<ParserFile>> {
             continue;
         }
         let name = stage.file_name().to_string_lossy().to_string();
-        let mut files = Vec::new();
-        walk(&stage.path(), &mut files)?;
+        let files = palisade_runtime::config::yaml_files(&stage.path())?;
         out.extend(files.into_iter().map(|path| ParserFile {
             stage: name.clone(),
             path,
@@ -44,19 +43,6 @@ pub fn collect_dir(dir: &Path) -> std::io::Result<Vec<ParserFile>> {
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let p = e.path();
-        if e.file_type()?.is_dir() {
-            walk(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            out.push(p);
-        }
-    }
-    Ok(())
 }
 
 /// What loading needs besides the files.
