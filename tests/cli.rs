@@ -207,3 +207,18 @@ fn validate_compiles_configured_parsers_and_locates_their_errors() {
     );
     assert!(err.contains("NOT_A_PATTERN"), "{err}");
 }
+
+#[test]
+fn replay_into_a_closed_pipe_exits_quietly() {
+    let mut child = palisade()
+        .args(["replay", "--type", "syslog", "samples/auth.log"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, as `| head` does
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

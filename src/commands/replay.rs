@@ -67,25 +67,40 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
         alerts.len(),
         report.publish.items_out,
     );
-    match args.output {
+    match write_output(args.output, &summary, &alerts) {
+        // A reader that went away (`palisade replay ... | head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the summary and the alerts: for people, or one alert JSON per line (summary on stderr).
+fn write_output(
+    output: Output,
+    summary: &str,
+    alerts: &[palisade_schemas::Alert],
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match output {
         Output::Human => {
-            println!("{summary}");
-            for a in &alerts {
-                println!(
+            writeln!(out, "{summary}")?;
+            for a in alerts {
+                writeln!(
+                    out,
                     "  - {} (decisions: {})",
                     a.message,
                     a.decisions.as_ref().map_or(0, Vec::len)
-                );
+                )?;
             }
         }
         Output::Json => {
-            let mut out = std::io::stdout().lock();
-            for a in &alerts {
+            for a in alerts {
                 serde_json::to_writer(&mut out, a)?;
                 out.write_all(b"\n")?;
             }
             eprintln!("{summary}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    out.flush()
 }
