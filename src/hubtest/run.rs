@@ -81,6 +81,29 @@ fn enrichers(hub: &Path, year: Option<i32>) -> Result<palisade_enrich::Registry>
     )?)
 }
 
+/// Resolves the parser or postoverflow items of a test, each with the stage directory it sits
+/// in, sorted as CrowdSec loads them: by stage, then file name.
+fn staged_items(
+    index: &HubIndex,
+    kind: &str,
+    refs: &[String],
+    dir: &Path,
+) -> Result<Vec<ParserFile>> {
+    let mut files = Vec::new();
+    for r in TestConfig::items(refs) {
+        let item = index.resolve(kind, r, dir)?;
+        let stage = item
+            .stage
+            .ok_or_else(|| anyhow!("{kind} item {r:?} is not under {kind}/<stage>/"))?;
+        files.push(ParserFile {
+            stage,
+            path: item.path,
+        });
+    }
+    files.sort_by(|a, b| (&a.stage, a.path.file_name()).cmp(&(&b.stage, b.path.file_name())));
+    Ok(files)
+}
+
 /// Loads `files` with the hub's grok patterns, data files and GeoIP databases.
 fn load_with_hub(hub: &Path, year: Option<i32>, files: &[ParserFile]) -> Result<ParserSet> {
     let mut grok = grok_library(hub)?;
@@ -128,21 +151,7 @@ fn run_inner(dir: &Path, opts: &HubOptions) -> Result<Outcome> {
             path: p,
         });
     }
-    let mut parser_files = Vec::new();
-    for r in TestConfig::items(&cfg.parsers) {
-        let item = index.resolve("parsers", r, dir)?;
-        let stage = item
-            .stage
-            .ok_or_else(|| anyhow!("parser {r:?} is not under parsers/<stage>/"))?;
-        parser_files.push(ParserFile {
-            stage,
-            path: item.path,
-        });
-    }
-    // Within a stage, files load in file-name order.
-    parser_files
-        .sort_by(|a, b| (&a.stage, a.path.file_name()).cmp(&(&b.stage, b.path.file_name())));
-    files.extend(parser_files);
+    files.extend(staged_items(&index, "parsers", &cfg.parsers, dir)?);
 
     let mut grok = grok_library(&opts.hub_dir)?;
     let enrichers = enrichers(&opts.hub_dir, opts.year)?;
@@ -250,18 +259,7 @@ fn run_scenarios(
                 .join("; ")
         )
     })?;
-    let mut post_files = Vec::new();
-    for r in TestConfig::items(&cfg.postoverflows) {
-        let item = index.resolve("postoverflows", r, dir)?;
-        let stage = item
-            .stage
-            .ok_or_else(|| anyhow!("postoverflow {r:?} is not under postoverflows/<stage>/"))?;
-        post_files.push(ParserFile {
-            stage,
-            path: item.path,
-        });
-    }
-    post_files.sort_by(|a, b| (&a.stage, a.path.file_name()).cmp(&(&b.stage, b.path.file_name())));
+    let post_files = staged_items(index, "postoverflows", &cfg.postoverflows, dir)?;
     let post = load_with_hub(&opts.hub_dir, opts.year, &post_files)?;
     let metrics = Registry::new();
     let seen = Arc::new(Mutex::new(Vec::new()));
