@@ -24,6 +24,9 @@ pub enum Command {
     /// Run CrowdSec hub tests (`cscli hubtest` folders).
     #[command(subcommand)]
     Hubtest(HubtestCommand),
+    /// Distributed mode administration.
+    #[command(subcommand)]
+    Kafka(KafkaCommand),
     /// Check the configuration and exit (78 when invalid).
     Validate(ConfigArg),
     /// Print the version.
@@ -44,6 +47,28 @@ pub struct RunArgs {
     /// Configuration.
     #[command(flatten)]
     pub config: ConfigArg,
+    /// Distributed mode: run these roles on the configured Kafka topics instead of the
+    /// embedded pipeline (repeatable: `--role ingest --role detect`, or `--role all`).
+    #[arg(long, value_enum)]
+    pub role: Vec<crate::kafka::Role>,
+}
+
+/// `palisade kafka ...`.
+#[derive(Debug, Subcommand)]
+pub enum KafkaCommand {
+    /// Create the configured topics (the decision topic log-compacted); existing ones are kept.
+    Init(KafkaInitArgs),
+}
+
+/// `palisade kafka init`.
+#[derive(Debug, Args)]
+pub struct KafkaInitArgs {
+    /// Configuration (its `kafka:` section).
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Seconds to wait for the brokers.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
 }
 
 /// `palisade explain`.

@@ -6,6 +6,7 @@
 //! bus:      { capacity: 65536, batch_size: 512 }   # palisade_runtime::bus::BusSpec
 //! storage:  { path: ..., alert_retention: 30d }    # palisade_publish::StorageSpec
 //! sources:  [ CrowdSec acquisition entries ]      # palisade_ingest::source
+//! kafka:    { brokers: [...], topics: ... }       # crate::kafka::KafkaSpec (distributed mode)
 //! ```
 //!
 //! Missing sections and fields take their defaults. When no file is given, Palisade reads
@@ -14,6 +15,7 @@
 //! file, line and field path before anything starts.
 
 use crate::content::{Content, ContentSpec, RuleFile};
+use crate::kafka::{KafkaConfig, KafkaSpec};
 use palisade_detect::scenario::ScenariosSpec;
 use palisade_detect::Scenarios;
 use palisade_enrich::EnrichSpec;
@@ -49,6 +51,7 @@ const SECTIONS: &[&str] = &[
     "scenarios",
     "postoverflows",
     "profiles",
+    "kafka",
 ];
 
 /// The validated configuration.
@@ -76,6 +79,8 @@ pub struct Config {
     pub max_buckets: Option<usize>,
     /// Profiles and notifications.
     pub profiles: ProfilesConfig,
+    /// The distributed mode's Kafka settings, when the section is present.
+    pub kafka: Option<KafkaConfig>,
 }
 
 /// Which file to read: the explicit one, `$PALISADE_CONFIG`, the system one, or the embedded one.
@@ -235,6 +240,13 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
         }
     };
 
+    let kafka = match doc.root().get("kafka") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => doc
+            .decode_into::<KafkaSpec>("kafka", v, &mut errors)
+            .and_then(|spec| spec.compile(&doc, "kafka", &mut errors)),
+    };
+
     let profiles_spec: ProfilesSpec = decode_section(&doc, "profiles", &mut errors);
     let default_profiles = content
         .profiles
@@ -259,6 +271,7 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
                 scenarios,
                 max_buckets: scenarios_spec.max_buckets,
                 profiles,
+                kafka,
             })
         }
         _ => Err(ConfigErrors(errors)),

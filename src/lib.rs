@@ -12,6 +12,7 @@ pub mod config;
 pub mod content;
 pub mod explain;
 pub mod hubtest;
+pub mod kafka;
 pub mod pipeline;
 
 /// Exit code for an invalid configuration (sysexits' EX_CONFIG).

@@ -44,6 +44,17 @@ pub static DETECT_REPROCESSED: MetricDef = MetricDef::counter(
     "Overflow events poured back into the scenarios (reprocess: true).",
 );
 
+/// Alerts not raised because the overflow came from events replayed to rebuild state.
+pub static DETECT_REBUILD_SUPPRESSED: MetricDef = MetricDef::counter(
+    "palisade_detect_rebuild_alerts_suppressed_total",
+    "Alerts not raised again because they came from events replayed to rebuild bucket state.",
+);
+/// Events replayed to rebuild bucket state.
+pub static DETECT_REBUILD_EVENTS: MetricDef = MetricDef::counter(
+    "palisade_detect_rebuild_events_total",
+    "Events re-read from the events topic to rebuild bucket state after a restart or rebalance.",
+);
+
 /// How many times an overflow may be poured back (an overflow of an overflow of ...), so that
 /// a scenario consuming its own reprocessed overflows cannot loop forever.
 const MAX_REPROCESS_DEPTH: u8 = 8;
@@ -88,7 +99,11 @@ pub struct DetectStage<S: ScenarioSet> {
     tick: Option<Duration>,
     event_time: Option<DateTime<Utc>>,
     replaying: bool,
+    idle_advance: bool,
+    last_event_wall: Option<DateTime<Utc>>,
     observer: Option<OverflowObserver>,
+    rebuild_events: Counter,
+    rebuild_suppressed: Counter,
     received: Counter,
     raised: Counter,
     whitelisted: Counter,
@@ -110,6 +125,10 @@ impl<S: ScenarioSet> DetectStage<S> {
             tick,
             event_time: None,
             replaying: false,
+            idle_advance: false,
+            last_event_wall: None,
+            rebuild_events: metrics.counter(&DETECT_REBUILD_EVENTS, &[]),
+            rebuild_suppressed: metrics.counter(&DETECT_REBUILD_SUPPRESSED, &[]),
             observer: None,
             received: metrics.counter(&DETECT_EVENTS, &[]),
             raised: metrics.counter(&DETECT_ALERTS, &[]),
@@ -144,6 +163,14 @@ impl<S: ScenarioSet> DetectStage<S> {
     /// Calls `observer` with every overflow once postoverflows ran (whitelisted ones too).
     pub fn with_overflow_observer(mut self, observer: impl FnMut(&Event) + Send + 'static) -> Self {
         self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// For streams replayed at event time that never end (Kafka): on ticks, lets event time run
+    /// on with the wall clock from the newest event, so that counters fire and buckets leak while
+    /// the stream is quiet.
+    pub fn with_idle_advance(mut self, on: bool) -> Self {
+        self.idle_advance = on;
         self
     }
 
@@ -247,14 +274,30 @@ impl<S: ScenarioSet> Stage for DetectStage<S> {
         out: &mut Vec<Alert>,
     ) -> Result<(), StageError> {
         self.received.add(items.len() as u64);
+        let mut rebuilding = false;
+        let mut scratch = Vec::new();
         for e in items.drain(..) {
-            self.feed(e, out);
+            rebuilding = e.rebuild;
+            if rebuilding {
+                // Processed before a restart: it rebuilds bucket state; what it raises was
+                // raised then.
+                self.rebuild_events.inc();
+                self.feed(e, &mut scratch);
+            } else {
+                self.feed(e, out);
+            }
         }
         if self.replaying {
             if let Some(t) = self.event_time {
-                self.advance(t, out);
+                if rebuilding {
+                    self.advance(t, &mut scratch);
+                } else {
+                    self.advance(t, out);
+                }
             }
         }
+        self.rebuild_suppressed.add(scratch.len() as u64);
+        self.last_event_wall = Some(self.clock.now());
         Ok(())
     }
 
@@ -269,6 +312,13 @@ impl<S: ScenarioSet> Stage for DetectStage<S> {
     ) -> Result<(), StageError> {
         if !self.replaying {
             self.advance(now, out);
+        } else if self.idle_advance {
+            if let (Some(t), Some(wall)) = (self.event_time, self.last_event_wall) {
+                let idle = now - wall;
+                if idle > chrono::TimeDelta::zero() {
+                    self.advance(t + idle, out);
+                }
+            }
         }
         Ok(())
     }

@@ -152,3 +152,38 @@ mod tests {
         assert_eq!(normalize_scope("username"), "username");
     }
 }
+
+/// What happened to a decision, as published on the decision topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecisionAction {
+    /// A new decision.
+    Add,
+    /// Deleted before its expiry (an operator, the API).
+    Delete,
+    /// Its time ran out.
+    Expire,
+}
+
+/// One message of the decision topic (log-compacted, keyed by [`DecisionChange::key`]): the
+/// newest message of a key is the state of that scope and value, so a new subscriber rebuilds
+/// the active set from the topic alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionChange {
+    /// What happened.
+    pub action: DecisionAction,
+    /// The decision.
+    pub decision: Decision,
+}
+
+impl DecisionChange {
+    /// The topic key: `scope:value` (`Ip:192.0.2.1`).
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.decision.scope, self.decision.value)
+    }
+
+    /// Whether the decision is in force at `now` (added and not yet expired).
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.action == DecisionAction::Add && self.decision.until.is_none_or(|u| u > now)
+    }
+}

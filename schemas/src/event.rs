@@ -205,6 +205,11 @@ pub struct Event {
     /// The normalised fields; scenarios filter on them and alerts carry them.
     #[serde(rename = "Meta", default, skip_serializing_if = "HashMap::is_empty")]
     pub meta: HashMap<String, String>,
+    /// Set (never serialised) on an event re-read from the events topic only to rebuild bucket
+    /// state after a restart or rebalance: it was processed before, so what it makes overflow
+    /// is not raised again.
+    #[serde(skip)]
+    pub rebuild: bool,
 }
 
 impl Event {

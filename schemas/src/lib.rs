@@ -28,7 +28,7 @@ pub mod signal;
 pub mod time;
 
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
-pub use decision::{normalize_scope, Decision};
+pub use decision::{normalize_scope, Decision, DecisionAction, DecisionChange};
 pub use error::SchemaError;
 pub use event::{Event, EventType, ExpectMode, Line, RuntimeAlert};
 pub use signal::Signal;

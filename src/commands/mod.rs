@@ -2,7 +2,9 @@
 
 mod explain;
 mod hubtest;
+mod kafka;
 mod replay;
+mod roles;
 mod run;
 
 use crate::cli::Command;
@@ -16,6 +18,7 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Replay(args) => replay::replay(args),
         Command::Hubtest(crate::cli::HubtestCommand::Run(args)) => hubtest::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Kafka(crate::cli::KafkaCommand::Init(args)) => kafka::init(args),
         Command::Validate(args) => {
             let cfg = crate::config::load(args.config.as_deref())?;
             println!(

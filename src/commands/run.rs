@@ -13,6 +13,9 @@ use std::sync::Arc;
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let cfg = crate::config::load(args.config.config.as_deref())?;
     palisade_runtime::telemetry::init(&cfg.log);
+    if !args.role.is_empty() {
+        return super::roles::run(cfg, &args.role);
+    }
     if cfg.sources.is_empty() {
         bail!(
             "{}: no sources configured: add a `sources:` list",

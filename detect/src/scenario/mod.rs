@@ -137,6 +137,22 @@ impl Scenario {
         self.lifetime_ns
     }
 
+    /// How long a bucket of this scenario can matter after an event: the time a full bucket
+    /// takes to leak (or a counter's lifetime) plus the blackhole. Rebuilding state after a
+    /// restart replays at least this much history.
+    pub fn state_horizon(&self) -> std::time::Duration {
+        let full_leak = self
+            .leakspeed_ns
+            .saturating_mul(self.spec.capacity.max(0).saturating_add(1));
+        let blackhole = palisade_schemas::duration::parse_go_duration(&self.spec.blackhole)
+            .map(|d| d.num_nanoseconds().unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let ns = full_leak
+            .max(self.lifetime_ns)
+            .saturating_add(blackhole.max(0));
+        std::time::Duration::from_nanos(ns.max(0) as u64)
+    }
+
     /// Whether alerts are marked simulated.
     pub fn simulated(&self) -> bool {
         self.simulated
@@ -164,6 +180,15 @@ impl Scenarios {
     /// No scenario.
     pub fn new() -> Self {
         Scenarios::default()
+    }
+
+    /// The longest [`Scenario::state_horizon`] of all (zero when none is loaded).
+    pub fn state_horizon(&self) -> std::time::Duration {
+        self.list
+            .iter()
+            .map(Scenario::state_horizon)
+            .max()
+            .unwrap_or_default()
     }
 
     /// How many.

@@ -1,0 +1,59 @@
+//! `palisade run --role ...`: the distributed mode's roles, until SIGINT/SIGTERM.
+
+use crate::config::Config;
+use crate::kafka::roles::{self, Role, Roles};
+use anyhow::{Context, Result};
+use palisade_publish::Store;
+use palisade_runtime::clock::SystemClock;
+use palisade_runtime::metrics::Registry;
+use palisade_runtime::shutdown::Shutdown;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub(crate) fn run(cfg: Config, role: &[Role]) -> Result<ExitCode> {
+    let kafka = cfg.kafka.clone().with_context(|| {
+        format!(
+            "{}: --role needs a `kafka:` section (brokers and topics)",
+            cfg.origin
+        )
+    })?;
+    let wanted = Role::expand(role);
+    let store = if wanted.contains(&Role::Publish) {
+        Some(
+            Store::open(&cfg.storage.path)
+                .with_context(|| format!("opening the store {}", cfg.storage.path.display()))?,
+        )
+    } else {
+        None
+    };
+    super::runtime()?.block_on(async move {
+        let metrics = Registry::new();
+        let shutdown = Shutdown::new();
+        shutdown.trigger_on_signals();
+        if let Some(addr) = cfg.metrics {
+            let (bound, _) =
+                palisade_runtime::http::serve_metrics(addr, metrics.clone(), shutdown.clone())
+                    .await
+                    .with_context(|| format!("binding the metrics endpoint {addr}"))?;
+            tracing::info!(%bound, "Metrics at http://{bound}/metrics");
+        }
+        tracing::info!(roles = ?wanted, brokers = %kafka.spec.brokers.join(","), "Palisade roles starting.");
+        let report = roles::run(Roles {
+            kafka: &kafka,
+            roles: wanted,
+            parsers: Some(cfg.parsers),
+            postoverflows: Some(cfg.postoverflows),
+            scenarios: Some(cfg.scenarios),
+            max_buckets: cfg.max_buckets,
+            store,
+            storage: &cfg.storage,
+            profiles: Some(cfg.profiles),
+            shutdown,
+            metrics,
+            clock: Arc::new(SystemClock),
+        })
+        .await?;
+        tracing::info!(?report, "Palisade roles stopped; offsets committed.");
+        Ok(ExitCode::SUCCESS)
+    })
+}
