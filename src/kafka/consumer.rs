@@ -6,10 +6,11 @@
 //! * Undecodable messages go to the dead-letter topic (original bytes, reason in the
 //!   `palisade-error` header) before their offset can be committed; nothing is dropped silently.
 //! * Offsets: acks go to a committer task that commits every `commit_interval` and once more,
-//!   synchronously, at shutdown. Commits carry the rebuild metadata of [`Tracker`].
-//! * Rebuild: the first message of a newly assigned partition triggers a lookup of its committed
-//!   offset; when the metadata asks for it, the consumer seeks back and marks the re-read
-//!   messages as rebuild-only.
+//!   synchronously, at shutdown.
+//! * Rebuild (detect): the group's offset is the restart point and a companion progress group
+//!   holds the next unprocessed offset ([`Tracker`]); the first message of a newly assigned
+//!   partition triggers a lookup of its progress, and the messages below it are marked
+//!   rebuild-only.
 
 use super::client::{consumer_config, Context};
 use super::metrics::{COMMITS, CONSUMED, DEAD_LETTERS, LAG};
@@ -20,7 +21,7 @@ use chrono::{DateTime, Utc};
 use palisade_runtime::bus::{Ack, Batch, BusReceiver};
 use palisade_runtime::metrics::{Counter, Registry};
 use palisade_runtime::shutdown::Shutdown;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
@@ -40,6 +41,7 @@ const LAG_EVERY: u64 = 5;
 pub struct KafkaReceiver<T> {
     role: &'static str,
     consumer: Arc<StreamConsumer<Context>>,
+    progress: Option<Arc<BaseConsumer>>,
     tracker: Arc<Mutex<Tracker>>,
     decode: Decode<T>,
     dead_letter: Option<DeadLetter>,
@@ -89,9 +91,18 @@ impl<T: Send + 'static> KafkaReceiver<T> {
         let topics: Vec<&str> = opts.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         let consumer = Arc::new(consumer);
+        // The progress group is never joined: offsets are only committed to it and read back.
+        let progress = if opts.rebuild_window.is_zero() {
+            None
+        } else {
+            let c: BaseConsumer =
+                consumer_config(&cfg.spec, &format!("{}.progress", opts.group)).create()?;
+            Some(Arc::new(c))
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let committer = tokio::spawn(commit_loop(
             consumer.clone(),
+            progress.clone(),
             tracker.clone(),
             rx,
             cfg.commit_interval,
@@ -101,6 +112,7 @@ impl<T: Send + 'static> KafkaReceiver<T> {
         Ok(KafkaReceiver {
             role: opts.role,
             consumer,
+            progress,
             tracker,
             decode: opts.decode,
             dead_letter: opts.dead_letter,
@@ -147,10 +159,7 @@ impl<T: Send + 'static> KafkaReceiver<T> {
             .see(&topic, partition, offset, ts);
         let rebuild = match seen {
             Seen::NeedsInit => {
-                if self.rewind(&topic, partition).await {
-                    return None;
-                }
-                // Nothing to rebuild: classify again (now initialised).
+                self.init_partition(&topic, partition).await;
                 let again = self
                     .tracker
                     .lock()
@@ -185,47 +194,49 @@ impl<T: Send + 'static> KafkaReceiver<T> {
         item
     }
 
-    /// Looks up the committed offset of a newly assigned partition; seeks back when state must
-    /// be rebuilt. Returns whether it sought (the current message will come again).
-    async fn rewind(&mut self, topic: &str, partition: i32) -> bool {
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition(topic, partition);
-        let consumer = self.consumer.clone();
-        let committed = tokio::task::spawn_blocking(move || {
-            consumer.committed_offsets(tpl, Duration::from_secs(10))
-        })
-        .await
-        .ok()
-        .and_then(Result::ok);
-        let (offset, metadata) = committed
-            .and_then(|tpl| {
-                tpl.find_partition(topic, partition).map(|e| {
-                    let o = match e.offset() {
-                        Offset::Offset(o) => Some(o),
-                        _ => None,
-                    };
-                    (o, e.metadata().to_string())
+    /// Reads the progress offset of a newly assigned partition, so that the messages before it
+    /// only rebuild state.
+    async fn init_partition(&mut self, topic: &str, partition: i32) {
+        let progress = match &self.progress {
+            Some(p) => {
+                let mut tpl = TopicPartitionList::new();
+                tpl.add_partition(topic, partition);
+                let p = p.clone();
+                let got = tokio::task::spawn_blocking(move || {
+                    p.committed_offsets(tpl, Duration::from_secs(10))
                 })
-            })
-            .unwrap_or((None, String::new()));
-        let target = self
-            .tracker
+                .await;
+                match got {
+                    Ok(Ok(tpl)) => {
+                        tpl.find_partition(topic, partition)
+                            .and_then(|e| match e.offset() {
+                                Offset::Offset(o) => Some(o),
+                                _ => None,
+                            })
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(role = self.role, topic, partition, error = %e,
+                            "Could not read the progress offset; re-read events count as new (uuids deduplicate).");
+                        None
+                    }
+                    Err(_) => None,
+                }
+            }
+            None => None,
+        };
+        if let Some(c) = progress {
+            tracing::info!(
+                role = self.role,
+                topic,
+                partition,
+                progress = c,
+                "Rebuilding bucket state from the events before the progress offset."
+            );
+        }
+        self.tracker
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .initialise(topic, partition, offset, &metadata);
-        let Some(r) = target else { return false };
-        tracing::info!(role = self.role, topic, partition, from = r, committed = ?offset,
-            "Rewinding to rebuild bucket state.");
-        match self
-            .consumer
-            .seek(topic, partition, Offset::Offset(r), Duration::from_secs(10))
-        {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(role = self.role, topic, partition, error = %e, "Rewind failed; state starts empty.");
-                false
-            }
-        }
+            .initialise(topic, partition, progress);
     }
 }
 
@@ -290,6 +301,7 @@ impl<T: Send + 'static> BusReceiver<T> for KafkaReceiver<T> {
 /// finished. Also refreshes the lag gauges.
 async fn commit_loop(
     consumer: Arc<StreamConsumer<Context>>,
+    progress: Option<Arc<BaseConsumer>>,
     tracker: Arc<Mutex<Tracker>>,
     mut rx: mpsc::UnboundedReceiver<Offsets>,
     interval: Duration,
@@ -315,8 +327,13 @@ async fn commit_loop(
             },
             _ = tick.tick() => {
                 if !pending.is_empty() {
-                    let tpl = commit_list(&pending, &tracker);
-                    match consumer.commit(&tpl, CommitMode::Async) {
+                    let (tpl, prog) = commit_lists(&pending, &tracker);
+                    let res = match &progress {
+                        // Progress first: a restart point is only useful with it.
+                        Some(p) => p.commit(&prog, CommitMode::Async).and_then(|()| consumer.commit(&tpl, CommitMode::Async)),
+                        None => consumer.commit(&tpl, CommitMode::Async),
+                    };
+                    match res {
                         Ok(()) => { ok.inc(); pending.clear(); }
                         Err(e) => { failed.inc(); tracing::warn!(role, error = %e, "Offset commit failed; retrying."); }
                     }
@@ -330,9 +347,15 @@ async fn commit_loop(
         }
     }
     if !pending.is_empty() {
-        let tpl = commit_list(&pending, &tracker);
+        let (tpl, prog) = commit_lists(&pending, &tracker);
         let c = consumer.clone();
-        let res = tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync)).await;
+        let res = tokio::task::spawn_blocking(move || {
+            if let Some(p) = progress {
+                p.commit(&prog, CommitMode::Sync)?;
+            }
+            c.commit(&tpl, CommitMode::Sync)
+        })
+        .await;
         match res {
             Ok(Ok(())) => {
                 ok.inc();
@@ -347,23 +370,20 @@ async fn commit_loop(
     }
 }
 
-fn commit_list(pending: &Offsets, tracker: &Mutex<Tracker>) -> TopicPartitionList {
+/// The group's offsets (restart points) and the progress group's (next unprocessed).
+fn commit_lists(
+    pending: &Offsets,
+    tracker: &Mutex<Tracker>,
+) -> (TopicPartitionList, TopicPartitionList) {
     let t = tracker.lock().unwrap_or_else(|e| e.into_inner());
-    let mut tpl = TopicPartitionList::new();
-    for ((topic, partition), offset) in pending {
-        if tpl
-            .add_partition_offset(topic, *partition, Offset::Offset(*offset))
-            .is_err()
-        {
-            continue;
-        }
-        if let Some(meta) = t.commit_metadata(topic, *partition) {
-            if let Some(mut e) = tpl.find_partition(topic, *partition) {
-                e.set_metadata(meta);
-            }
-        }
+    let mut group = TopicPartitionList::new();
+    let mut progress = TopicPartitionList::new();
+    for ((topic, partition), &next) in pending {
+        let restart = t.restart_point(topic, *partition, next);
+        let _ = group.add_partition_offset(topic, *partition, Offset::Offset(restart));
+        let _ = progress.add_partition_offset(topic, *partition, Offset::Offset(next));
     }
-    tpl
+    (group, progress)
 }
 
 /// Lag per assigned partition: the partition's end (asked of the broker) minus the position.

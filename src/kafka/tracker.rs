@@ -1,18 +1,23 @@
-//! Per-partition bookkeeping of a consumer: what is assigned, where a newly assigned partition
-//! must rewind to rebuild state, and the offset to rewind to next time.
+//! Per-partition bookkeeping of a consumer: what is assigned, which messages only rebuild state,
+//! and the offset to restart from.
 //!
-//! A detect instance keeps bucket state in memory. When it commits offset `C` of a partition,
-//! it also writes, in the commit's metadata, `rebuild_from=R`: the first offset of the events
-//! whose time is within the rebuild window of the newest event seen (checkpoints of (message
-//! time, offset) are kept about once a second of event time). The instance that gets the
-//! partition next (after a crash, restart or rebalance) reads `C` and `R`, seeks to `R`, and
-//! marks the messages below `C` as rebuild-only: they refill the buckets, and what they make
-//! overflow is not raised again (it was raised before the commit).
+//! A detect instance keeps bucket state in memory, so a partition's new owner (after a crash,
+//! restart or rebalance) must re-read the history that state was built from. The instance
+//! therefore commits two offsets per partition:
+//!
+//! * to its consumer group, the **restart point** `R`: the first offset of the events whose time
+//!   is within the rebuild window of the newest event seen (checkpoints of (message time,
+//!   offset) are kept about once a second of event time). A new owner starts reading there.
+//! * to a companion progress group (`<group>.progress`), the **progress** `C`: the next offset
+//!   not yet processed. The new owner reads it when it first sees the partition, and marks the
+//!   messages below `C` as rebuild-only: they refill the buckets, and what they make overflow is
+//!   not raised again (it was raised before).
+//!
+//! Kafka's commit metadata would hold `C` in one commit, but tansu does not keep it, hence the
+//! second group. Without the progress offset everything is processed live, and the
+//! deterministic alert and decision uuids keep a re-raised alert from banning twice.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-
-/// Metadata key in committed offsets.
-pub const REBUILD_KEY: &str = "rebuild_from=";
 
 type Tp = (String, i32);
 
@@ -23,7 +28,7 @@ pub enum Seen {
     Live,
     /// Process it to rebuild state only (below the committed offset).
     Rebuild,
-    /// First message of a newly assigned partition: look up its committed offset first.
+    /// First message of a newly assigned partition: look up its progress offset first.
     NeedsInit,
 }
 
@@ -103,33 +108,23 @@ impl Tracker {
         }
     }
 
-    /// The committed offset `committed` and its metadata were read for a newly assigned
-    /// partition: returns the offset to seek to when state must be rebuilt.
-    pub fn initialise(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        committed: Option<i64>,
-        metadata: &str,
-    ) -> Option<i64> {
+    /// The progress offset of a newly assigned partition was read (`None`: none committed):
+    /// messages below it only rebuild state.
+    pub fn initialise(&mut self, topic: &str, partition: i32, progress: Option<i64>) {
         let tp = (topic.to_string(), partition);
         self.uninitialised.remove(&tp);
-        let c = committed?;
-        let r = metadata
-            .split(';')
-            .find_map(|kv| kv.strip_prefix(REBUILD_KEY))
-            .and_then(|v| v.parse::<i64>().ok())?;
-        if r >= c || r < 0 {
-            return None;
+        if let Some(c) = progress.filter(|&c| c > 0) {
+            self.rebuild_below.insert(tp, c);
         }
-        self.rebuild_below.insert(tp, c);
-        Some(r)
     }
 
-    /// The metadata to commit with a partition's offset.
-    pub fn commit_metadata(&self, topic: &str, partition: i32) -> Option<String> {
-        let cps = self.checkpoints.get(&(topic.to_string(), partition))?;
-        cps.front().map(|&(_, o)| format!("{REBUILD_KEY}{o}"))
+    /// The offset to commit to the consumer group for a partition whose progress is `next`:
+    /// the restart point, never after `next`.
+    pub fn restart_point(&self, topic: &str, partition: i32, next: i64) -> i64 {
+        self.checkpoints
+            .get(&(topic.to_string(), partition))
+            .and_then(|cps| cps.front())
+            .map_or(next, |&(_, o)| o.min(next))
     }
 }
 
@@ -138,54 +133,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn without_a_window_everything_is_live() {
+    fn without_a_window_everything_is_live_and_restarts_at_the_progress() {
         let mut t = Tracker::new(0);
         t.assign(vec![("e".into(), 0)]);
         assert_eq!(t.see("e", 0, 5, Some(1000)), Seen::Live);
-        assert_eq!(t.commit_metadata("e", 0), None);
+        assert_eq!(t.restart_point("e", 0, 6), 6);
     }
 
     #[test]
-    fn a_new_partition_is_initialised_then_rebuilt_below_the_committed_offset() {
+    fn a_new_partition_is_initialised_then_rebuilt_below_the_progress() {
         let mut t = Tracker::new(60_000);
         t.assign(vec![("e".into(), 0)]);
-        assert_eq!(t.see("e", 0, 100, Some(0)), Seen::NeedsInit);
-        assert_eq!(t.initialise("e", 0, Some(100), "rebuild_from=40"), Some(40));
+        assert_eq!(t.see("e", 0, 40, Some(0)), Seen::NeedsInit);
+        t.initialise("e", 0, Some(100));
         assert_eq!(t.see("e", 0, 40, Some(0)), Seen::Rebuild);
         assert_eq!(t.see("e", 0, 99, Some(0)), Seen::Rebuild);
         assert_eq!(t.see("e", 0, 100, Some(0)), Seen::Live);
     }
 
     #[test]
-    fn no_metadata_or_no_commit_means_no_rewind() {
+    fn no_progress_means_everything_is_live() {
         let mut t = Tracker::new(60_000);
-        t.assign(vec![("e".into(), 0), ("e".into(), 1)]);
-        assert_eq!(t.initialise("e", 0, None, ""), None);
-        assert_eq!(t.initialise("e", 1, Some(10), ""), None);
-        assert_eq!(t.see("e", 1, 10, None), Seen::Live);
+        t.assign(vec![("e".into(), 0)]);
+        t.initialise("e", 0, None);
+        assert_eq!(t.see("e", 0, 10, None), Seen::Live);
     }
 
     #[test]
-    fn checkpoints_cover_the_window_of_event_time() {
+    fn the_restart_point_covers_the_window_of_event_time() {
         let mut t = Tracker::new(10_000);
         t.assign(vec![("e".into(), 0)]);
-        t.initialise("e", 0, None, "");
+        t.initialise("e", 0, None);
         // One message every 500 ms of event time, offsets 0..100 (50 s).
         for i in 0..100 {
             t.see("e", 0, i, Some(i * 500));
         }
-        // Newest time 49.5 s: the rewind point is at or before 39.5 s, and not much before.
-        let m = t.commit_metadata("e", 0).unwrap();
-        let r: i64 = m.strip_prefix(REBUILD_KEY).unwrap().parse().unwrap();
-        assert!(r * 500 <= 39_500, "{m}");
-        assert!(r * 500 >= 38_000, "{m}");
+        // Newest time 49.5 s: the restart point is at or before 39.5 s, and not much before.
+        let r = t.restart_point("e", 0, 100);
+        assert!(r * 500 <= 39_500, "{r}");
+        assert!(r * 500 >= 38_000, "{r}");
+        assert_eq!(t.restart_point("e", 0, 10), 10, "never after the progress");
     }
 
     #[test]
     fn revoking_forgets_the_partition() {
         let mut t = Tracker::new(1000);
         t.assign(vec![("e".into(), 0)]);
-        t.initialise("e", 0, Some(5), "rebuild_from=1");
+        t.initialise("e", 0, Some(5));
         t.revoke(&[("e".into(), 0)]);
         assert_eq!(t.assigned(), 0);
         t.assign(vec![("e".into(), 0)]);
