@@ -12,16 +12,8 @@ use palisade_runtime::shutdown::Shutdown;
 use palisade_schemas::{DecisionAction, DecisionChange};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The sum of a metric on a process's /metrics (the lines of `name` containing `filter`), 0
 /// when unreachable.
@@ -44,16 +36,6 @@ fn metric_with(port: u16, name: &str, filter: &str) -> u64 {
 
 fn metric(port: u16, name: &str) -> u64 {
     metric_with(port, name, "")
-}
-
-/// Kills the process when dropped (a failing test leaves no process behind).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {

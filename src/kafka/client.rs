@@ -30,6 +30,8 @@ pub fn consumer_config(spec: &KafkaSpec, group: &str) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
+        // A topic missing at start (broker down, not yet created) is found within seconds.
+        .set("topic.metadata.refresh.interval.ms", "5000")
         .set("partition.assignment.strategy", "range");
     // The user's properties win over these defaults.
     for (k, v) in &spec.client {

@@ -417,3 +417,117 @@ fn update_lag(consumer: &StreamConsumer<Context>, role: &'static str, metrics: &
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::spec::KafkaSpec;
+    use palisade_ingest::codec::CodecSpec;
+    use rdkafka::config::ClientConfig;
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+    fn cfg(brokers: &str) -> KafkaConfig {
+        KafkaConfig {
+            spec: KafkaSpec {
+                brokers: vec![brokers.to_string()],
+                batch_size: 4,
+                ..KafkaSpec::default()
+            },
+            codec: CodecSpec::default().compile().unwrap(),
+            rebuild_window: None,
+            commit_interval: Duration::from_millis(50),
+            batch_wait: Duration::from_millis(20),
+        }
+    }
+
+    fn committed(brokers: &str, group: &str, topic: &str) -> Option<i64> {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", group)
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, 0);
+        let got = c.committed_offsets(tpl, Duration::from_secs(5)).ok()?;
+        match got.find_partition(topic, 0)?.offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// librdkafka's in-process mock cluster: batches, dead letters, and offsets committed only
+    /// for acked batches.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn offsets_are_committed_only_after_the_batch_is_acked() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("in", 1, 1).unwrap();
+        mock.create_topic("dead", 1, 1).unwrap();
+        let brokers = mock.bootstrap_servers();
+        let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .create()
+            .unwrap();
+        for i in 0..6 {
+            let v = if i == 2 {
+                vec![0xff]
+            } else {
+                format!("m{i}").into_bytes()
+            };
+            p.send(BaseRecord::<(), [u8]>::to("in").payload(&v))
+                .unwrap();
+        }
+        p.flush(Duration::from_secs(5)).unwrap();
+
+        let metrics = Registry::new();
+        let c = cfg(&brokers);
+        let dl_producer = crate::kafka::producer::producer(&c).unwrap();
+        let mut rx = KafkaReceiver::subscribe(
+            &c,
+            ReceiverOptions {
+                role: "test",
+                group: "g".into(),
+                topics: vec!["in".into()],
+                decode: Box::new(|b, _, _| {
+                    String::from_utf8(b.to_vec()).map_err(|_| "not UTF-8".to_string())
+                }),
+                dead_letter: Some(DeadLetter::new(dl_producer, "dead", &metrics)),
+                rebuild_window: Duration::ZERO,
+            },
+            Shutdown::new(),
+            &metrics,
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let mut batches = Vec::new();
+        while got.len() < 5 {
+            let b = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .expect("a batch")
+                .unwrap();
+            assert!(b.items.len() <= 4, "batch_size is respected");
+            got.extend(b.items);
+            batches.push(b.ack);
+        }
+        assert_eq!(got, ["m0", "m1", "m3", "m4", "m5"]);
+        assert_eq!(
+            metrics.total("palisade_kafka_dead_letter_messages_total"),
+            1
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            committed(&brokers, "g", "in"),
+            None,
+            "nothing acked, nothing committed"
+        );
+        for ack in batches {
+            ack.ack();
+        }
+        rx.finish().await;
+        assert_eq!(
+            committed(&brokers, "g", "in"),
+            Some(6),
+            "everything acked is committed"
+        );
+    }
+}

@@ -225,3 +225,53 @@ impl TopicReader {
         all
     }
 }
+
+/// Kills the process when dropped (a failing test leaves no process behind).
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a tansu broker binary on `port` with `engine` (`memory://tansu/` or
+/// `sqlite://tansu.db`, relative to `dir`), and waits until it listens.
+pub fn start_broker(bin: &str, engine: &str, port: u16, dir: &Path) -> Killed {
+    let listener = format!("tcp://127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.join(format!("broker-{port}.log"))).unwrap();
+    let child = std::process::Command::new(bin)
+        .args([
+            "broker",
+            "--listener-url",
+            &listener,
+            "--advertised-listener-url",
+            &listener,
+        ])
+        .args(["--storage-engine", engine])
+        .current_dir(dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
+    let k = Killed(child);
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "broker did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    k
+}

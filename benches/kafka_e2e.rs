@@ -1,0 +1,268 @@
+//! End-to-end benchmark of the distributed mode on a real broker (scripts/bench-kafka starts
+//! one and sets PALISADE_KAFKA_BROKERS).
+//!
+//! 1. Throughput: N sshd lines on the logs topic. Baseline: raw rdkafka consumption of that
+//!    topic. Measured: the ingest and detect roles through to the last event consumed by
+//!    detect. Reported as lines/s and the ratio to the baseline (same run).
+//! 2. Latency: lines produced at a steady rate (default 10k/s) with attacks mixed in; for each
+//!    attack, the time from its fifth failure produced (the one that overflows) to its decision
+//!    produced on the decision topic (Kafka timestamps). Reported as p50/p99/max.
+//!
+//! `cargo bench --bench kafka_e2e -- [lines] [rate] [seconds]`
+
+#[path = "../tests/kafka_support/mod.rs"]
+mod kafka_support;
+
+use chrono::{TimeDelta, Utc};
+use kafka_support::*;
+use palisade::kafka::Role;
+use palisade_runtime::metrics::Registry;
+use palisade_runtime::shutdown::Shutdown;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn fast_producer(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap()
+}
+
+/// Benign traffic: one failure per address (never an overflow).
+fn benign(i: u64, t: chrono::DateTime<Utc>) -> String {
+    let ip = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+    ssh_failure(t, "web-1", &ip)
+}
+
+fn raw_consume(brokers: &str, topic: &str, n: usize) -> Duration {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", unique("raw"))
+        .create()
+        .unwrap();
+    let md = c
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in md.topics()[0].partitions() {
+        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
+            .unwrap();
+    }
+    c.assign(&tpl).unwrap();
+    let start = Instant::now();
+    let mut seen = 0;
+    let mut bytes = 0usize;
+    while seen < n {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+            bytes += m.payload().map_or(0, <[u8]>::len);
+            seen += 1;
+        }
+    }
+    std::hint::black_box(bytes);
+    start.elapsed()
+}
+
+async fn throughput(brokers: &str, n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("bench");
+    let text = config_text(brokers, &prefix, dir.path());
+    init_topics(&config(&text)).await;
+    let logs = format!("{prefix}-logs");
+    let p = fast_producer(brokers);
+    let t0 = Utc::now() - TimeDelta::minutes(10);
+    for i in 0..n as u64 {
+        let line = benign(i, t0 + TimeDelta::milliseconds(i as i64));
+        while let Err((e, _)) = p.send(BaseRecord::<(), str>::to(&logs).payload(&line)) {
+            let _ = e;
+            p.poll(Duration::from_millis(5));
+        }
+    }
+    p.flush(Duration::from_secs(60)).unwrap();
+
+    let raw = tokio::task::block_in_place(|| raw_consume(brokers, &logs, n));
+    let raw_rate = n as f64 / raw.as_secs_f64();
+
+    let metrics = Registry::new();
+    let shutdown = Shutdown::new();
+    let task = spawn_roles(
+        config(&text),
+        vec![Role::Ingest, Role::Detect],
+        shutdown.clone(),
+        metrics.clone(),
+    );
+    let consumed = |role: &str, topic: &str| {
+        metrics
+            .value(
+                "palisade_kafka_consumed_messages_total",
+                &[("role", role), ("topic", topic)],
+            )
+            .unwrap_or(0)
+    };
+    let events = format!("{prefix}-events");
+    while consumed("ingest", &logs) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let start = Instant::now();
+    loop {
+        let produced = metrics
+            .value(
+                "palisade_kafka_produced_messages_total",
+                &[("topic", &events)],
+            )
+            .unwrap_or(0);
+        if consumed("ingest", &logs) as usize >= n
+            && produced > 0
+            && consumed("detect", &events) >= produced
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let pipe = start.elapsed();
+    let pipe_rate = n as f64 / pipe.as_secs_f64();
+    shutdown.trigger();
+    let _ = task.await;
+    println!(
+        "throughput: {n} lines; raw rdkafka consume {raw_rate:.0} msg/s; ingest+detect end to end {pipe_rate:.0} lines/s; ratio {:.3}",
+        pipe_rate / raw_rate
+    );
+}
+
+async fn latency(brokers: &str, rate: u64, secs: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("lat");
+    let text = config_text(brokers, &prefix, dir.path());
+    init_topics(&config(&text)).await;
+    let logs = format!("{prefix}-logs");
+    let metrics = Registry::new();
+    let shutdown = Shutdown::new();
+    let task = spawn_roles(
+        config(&text),
+        vec![Role::All],
+        shutdown.clone(),
+        metrics.clone(),
+    );
+    // Warm up: wait until every role holds partitions.
+    while metrics.total("palisade_kafka_assigned_partitions") < 8 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let p = fast_producer(brokers);
+    let mut fifth: HashMap<String, i64> = HashMap::new();
+    let total = rate * secs;
+    let start = Instant::now();
+    let mut attack_no = 0u64;
+    for i in 0..total {
+        // Pace: line i is due at i / rate seconds.
+        let due = Duration::from_secs_f64(i as f64 / rate as f64);
+        let el = start.elapsed();
+        if due > el {
+            tokio::time::sleep(due - el).await;
+        }
+        let t = Utc::now();
+        // Every 100th line belongs to an attack of 5 failures (the 5th overflows).
+        let line = if i % 100 == 0 {
+            let n = i / 100;
+            let ip = format!("192.0.{}.{}", (n / 5 / 250) % 250, (n / 5) % 250 + 1);
+            let k = n % 5;
+            if k == 4 {
+                attack_no += 1;
+                fifth.insert(ip.clone(), now_ms());
+            }
+            ssh_failure(t, "web-2", &ip)
+        } else {
+            benign(i, t)
+        };
+        while p
+            .send(BaseRecord::<(), str>::to(&logs).payload(&line))
+            .is_err()
+        {
+            p.poll(Duration::from_millis(1));
+        }
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+    let sent_for = start.elapsed();
+    let decisions = format!("{prefix}-decisions");
+    let want = attack_no as usize;
+    let b = brokers.to_string();
+    let lat = tokio::task::spawn_blocking(move || {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &b)
+            .set("group.id", unique("lat"))
+            .create()
+            .unwrap();
+        let md = c
+            .fetch_metadata(Some(&decisions), Duration::from_secs(10))
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in md.topics()[0].partitions() {
+            tpl.add_partition_offset(&decisions, p.id(), Offset::Beginning)
+                .unwrap();
+        }
+        c.assign(&tpl).unwrap();
+        let mut lat = Vec::new();
+        let end = Instant::now() + Duration::from_secs(60);
+        while lat.len() < want && Instant::now() < end {
+            let Some(Ok(m)) = c.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let d: palisade_schemas::DecisionChange =
+                serde_json::from_slice(m.payload().unwrap_or_default()).unwrap();
+            if d.decision.scenario != "palisade/ssh-bf" {
+                continue;
+            }
+            // The decision message's timestamp is when the publish role produced it.
+            if let (Some(t), Some(ts)) = (fifth.get(&d.decision.value), m.timestamp().to_millis()) {
+                lat.push(ts - t);
+            }
+        }
+        lat
+    })
+    .await
+    .unwrap();
+    shutdown.trigger();
+    let _ = task.await;
+    let mut lat = lat;
+    lat.sort_unstable();
+    let pct = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(-1)
+    };
+    println!(
+        "latency at {rate} lines/s for {:.1}s: {} of {want} attacks decided; line → decision p50 {} ms, p99 {} ms, max {} ms",
+        sent_for.as_secs_f64(),
+        lat.len(),
+        pct(0.5),
+        pct(0.99),
+        lat.last().copied().unwrap_or(-1)
+    );
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let brokers = std::env::var("PALISADE_KAFKA_BROKERS")
+        .expect("PALISADE_KAFKA_BROKERS (scripts/bench-kafka sets it)");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let n = args.first().and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let rate = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let secs = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
+    throughput(&brokers, n).await;
+    latency(&brokers, rate, secs).await;
+}
