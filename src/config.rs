@@ -293,6 +293,31 @@ mod tests {
     }
 
     #[test]
+    fn the_distributed_example_is_valid() {
+        let text = include_str!("../deploy/palisade-kafka.yaml");
+        let c = compile("deploy/palisade-kafka.yaml", text).unwrap_or_else(|e| panic!("{e}"));
+        let k = c.kafka.expect("a kafka section");
+        assert_eq!(k.spec.topics.events.name, "palisade-events");
+        assert_eq!(k.commit_interval, std::time::Duration::from_secs(1));
+        assert!(compile(EMBEDDED_NAME, EMBEDDED_DEFAULT).unwrap().kafka.is_none());
+    }
+
+    #[test]
+    fn kafka_errors_name_line_and_field() {
+        let text = "kafka:\n  brokers: []\n  commit_interval: soon\n  topics:\n    events: {name: palisade-logs, partitions: 0}\n  logs:\n    rules:\n      - match: {file: '[x'}\n        labels: {type: nginx}\n";
+        let errs = compile("k.yaml", text).unwrap_err().to_string();
+        for want in [
+            "k.yaml:2:3: kafka.brokers: at least one broker is needed",
+            "k.yaml:3:3: kafka.commit_interval",
+            "k.yaml:5:14: kafka.topics.events.name: \"palisade-logs\" is already used",
+            "k.yaml:5:35: kafka.topics.events.partitions: must be at least 1",
+            "k.yaml:8:17: kafka.logs.rules[0].match.file: bad glob",
+        ] {
+            assert!(errs.contains(want), "missing {want:?} in\n{errs}");
+        }
+    }
+
+    #[test]
     fn an_empty_file_takes_every_default() {
         let c = compile("empty.yaml", "").unwrap_or_else(|e| panic!("{e}"));
         assert!(c.sources.is_empty());
