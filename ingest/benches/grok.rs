@@ -1,5 +1,7 @@
 //! Grok matching cost per line: Palisade's own patterns on an sshd and an nginx line, matching
-//! and not matching, with and without the required-literal prefilter.
+//! and not matching, with and without the required-literal prefilter; and, as a same-run
+//! reference for the capture engine, the same regexes (`Grok::regex_source`) captured by the
+//! `regex` crate alone (`*/match/regex_crate`).
 //!
 //! `cargo bench -p palisade-ingest --bench grok`
 
@@ -45,6 +47,25 @@ fn bench(c: &mut Criterion) {
     group.bench_function("nginxaccess/match", |b| {
         b.iter(|| nginx.captures(black_box(NGINX)).map(|c| c.len()))
     });
+    for (name, grok, line) in [
+        ("syslogline", &syslog, SYSLOG_SSHD),
+        ("sshd_failed_password", &sshd, SSHD_MESSAGE),
+        ("nginxaccess", &nginx, NGINX),
+    ] {
+        let reference = regex::RegexBuilder::new(grok.regex_source())
+            .nest_limit(1000)
+            .size_limit(256 << 20)
+            .build()
+            .unwrap();
+        let mut locations = reference.capture_locations();
+        group.bench_function(format!("{name}/match/regex_crate"), |b| {
+            b.iter(|| {
+                reference
+                    .captures_read(&mut locations, black_box(line))
+                    .is_some()
+            })
+        });
+    }
     let sshd_prefilter = sshd.prefilter().unwrap();
     group.bench_function("sshd_failed_password/prefilter_only", |b| {
         b.iter(|| sshd_prefilter.may_match(black_box(SSHD_MESSAGE)))

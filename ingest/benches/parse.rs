@@ -5,6 +5,11 @@
 //! the parse figure can be given as a multiple of one grok. Only `parse` is timed, not the making
 //! or dropping of the events.
 //!
+//! `grok_syslogline_baseline` moves with the grok engine; `regex_syslogline_reference` does not:
+//! it is the same regex (`Grok::regex_source`) captured by the `regex` crate alone, which is what
+//! the grok engine did before it had its own capture step. Compare figures measured on different
+//! days, or before and after an engine change, as ratios to the reference.
+//!
 //! `cargo bench -p palisade-ingest --bench parse`
 //!
 //! The hub is `$PALISADE_HUB_DIR/items`, else the project's `shared/conformance/hub/items`
@@ -161,6 +166,12 @@ fn bench(c: &mut Criterion) {
     }
 
     let syslog = Grok::compile(&grok_library(&hub), "^%{SYSLOGLINE}").expect("SYSLOGLINE");
+    let reference = regex::RegexBuilder::new(syslog.regex_source())
+        .nest_limit(1000)
+        .size_limit(256 << 20)
+        .build()
+        .expect("SYSLOGLINE with the regex crate");
+    let mut locations = reference.capture_locations();
     let mut group = c.benchmark_group("parse");
     group.sample_size(10);
     for (name, evts) in &inputs {
@@ -188,6 +199,17 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 evts.iter()
                     .filter(|e| syslog.captures(black_box(&e.line.raw)).is_some())
+                    .count()
+            })
+        });
+        group.bench_function(format!("{name}/regex_syslogline_reference"), |b| {
+            b.iter(|| {
+                evts.iter()
+                    .filter(|e| {
+                        reference
+                            .captures_read(&mut locations, black_box(&e.line.raw))
+                            .is_some()
+                    })
                     .count()
             })
         });

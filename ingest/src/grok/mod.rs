@@ -30,6 +30,7 @@
 //! Each compiled pattern may carry a [`Prefilter`]: literals every match contains, checked with
 //! `memmem` before the regex runs.
 
+mod backtrack;
 mod compile;
 mod library;
 mod prefilter;
@@ -37,9 +38,11 @@ mod prefilter;
 pub use library::GrokLibrary;
 pub use prefilter::Prefilter;
 
+use backtrack::CaptureEngine;
 use regex_automata::meta::{self, Regex};
+use regex_automata::nfa::thompson;
 use regex_automata::util::primitives::NonMaxUsize;
-use regex_automata::Input;
+use regex_automata::{Anchored, Input};
 use regex_syntax::hir::Hir;
 use std::fmt;
 use std::ops::Range;
@@ -153,7 +156,12 @@ struct Field {
 #[derive(Clone)]
 pub struct Grok {
     pattern: Arc<str>,
+    /// The expanded and rewritten regex, in `regex-syntax` syntax.
+    source: Arc<str>,
+    /// Finds the match span (lazy DFA forward and reverse).
     regex: Regex,
+    /// Resolves the capture groups on that span.
+    engine: CaptureEngine,
     /// Sorted by name.
     fields: Arc<[Field]>,
     slots: usize,
@@ -245,6 +253,11 @@ impl Grok {
             .configure(config)
             .build_from_hir(&hir)
             .map_err(|e| invalid(e.to_string()))?;
+        let nfa = thompson::Compiler::new()
+            .configure(thompson::Config::new().nfa_size_limit(Some(NFA_SIZE_LIMIT)))
+            .build_from_hir(&hir)
+            .map_err(|e| invalid(e.to_string()))?;
+        let engine = CaptureEngine::new(nfa).map_err(invalid)?;
 
         let mut fields: Vec<Field> = expanded
             .fields
@@ -263,9 +276,12 @@ impl Grok {
             .collect();
         fields.sort_by(|a, b| a.name.cmp(&b.name));
         let slots = regex.group_info().slot_len();
+        debug_assert_eq!(slots, engine.slot_len());
         Ok(Grok {
             pattern: Arc::from(pattern),
+            source: Arc::from(rewritten.regex),
             regex,
+            engine,
             fields: fields.into(),
             slots,
             prefilter,
@@ -276,6 +292,13 @@ impl Grok {
     /// The grok pattern as given.
     pub fn pattern(&self) -> &str {
         &self.pattern
+    }
+
+    /// The regex the pattern compiles to: references expanded, Go syntax rewritten for
+    /// `regex-syntax`, unread groups made non-capturing. The `regex` crate compiles it (with a
+    /// nesting limit of 1,000 and a large size limit) to the same matches.
+    pub fn regex_source(&self) -> &str {
+        &self.source
     }
 
     /// The exported field names, sorted.
@@ -315,14 +338,44 @@ impl Grok {
         if self.rejected(input) {
             return None;
         }
+        // The lazy DFA finds the span; the capture engine then only runs on it, anchored.
+        let found = self.regex.search(&Input::new(input))?;
         let mut slots = Slots::new(self.slots);
-        self.regex
-            .search_slots(&Input::new(input), slots.as_mut())?;
+        if self.engine.fits(found.len()) {
+            let matched = self
+                .engine
+                .captures(input.as_bytes(), found.range(), slots.as_mut());
+            debug_assert!(matched, "{:?} on {input:?}", self.pattern);
+            if !matched {
+                return None;
+            }
+        } else {
+            let on_span = Input::new(input)
+                .span(found.range())
+                .anchored(Anchored::Yes);
+            self.regex.search_slots(&on_span, slots.as_mut())?;
+        }
         Some(Captures {
             grok: self,
             input,
             slots,
         })
+    }
+
+    /// The same pattern on the lazily cleared backtracker, whatever the size of its NFA.
+    #[cfg(test)]
+    fn with_lazy_memo(mut self) -> Grok {
+        self.engine = self.engine.lazy();
+        self
+    }
+
+    /// Every capture slot as the `meta` regex alone computes it (its own bounded backtracker or
+    /// PikeVM over the whole input): the reference the capture engine is tested against.
+    #[cfg(test)]
+    fn reference_slots(&self, input: &str) -> Option<Vec<Option<usize>>> {
+        let mut slots = vec![None; self.slots];
+        self.regex.search_slots(&Input::new(input), &mut slots)?;
+        Some(slots.iter().map(|s| s.map(NonMaxUsize::get)).collect())
     }
 }
 
@@ -420,6 +473,16 @@ impl<'g, 'h> Captures<'g, 'h> {
     /// Always false: a match without fields is no match.
     pub fn is_empty(&self) -> bool {
         self.grok.fields.is_empty()
+    }
+
+    /// Every capture slot (start and end of each kept group).
+    #[cfg(test)]
+    fn slots(&self) -> Vec<Option<usize>> {
+        self.slots
+            .as_ref()
+            .iter()
+            .map(|s| s.map(NonMaxUsize::get))
+            .collect()
     }
 
     /// The whole match.

@@ -581,6 +581,49 @@ fn grok_random_input_never_panics_and_prefilter_is_sound() {
     }
 }
 
+/// The capture engine (lazy DFA span, then a backtracker on it, either kind) gives exactly the
+/// slots of the `meta` regex run alone, on random lines and on realistic ones, for every built-in
+/// pattern.
+#[test]
+fn grok_capture_engine_matches_the_reference() {
+    let library = GrokLibrary::builtin();
+    let groks: Vec<Grok> = library
+        .names()
+        .into_iter()
+        .filter_map(|name| Grok::compile_named(&library, name).ok())
+        .chain(
+            [
+                "%{IPORHOST:a} %{DATA:b} (%{INT:c}|%{WORD:d})?%{GREEDYDATA:e}",
+                "(%{IPORHOST:fqdn}(:%{INT:port})? )?%{IPORHOST:addr} - \\[%{HTTPDATE:t}\\]",
+                "(?:%{WORD:w} )*%{NUMBER:n}\\b",
+            ]
+            .iter()
+            .map(|p| Grok::compile(&library, p).unwrap()),
+        )
+        .collect();
+    let mut lines: Vec<String> = vec![
+        "Feb 12 14:10:21 sd-126005 sshd[16378]: Failed password for invalid user pascal from 35.188.49.176 port 53502 ssh2".into(),
+        "192.168.1.20 - - [12/Feb/2024:14:10:21 +0100] \"GET /index.php?id=1 HTTP/1.1\" 200 1534 \"-\" \"curl/8\"".into(),
+        "example.org:443 2001:db8::1 - [12/Feb/2024:14:10:21 +0100] x".into(),
+        "a b c 12 d 3.5".into(),
+    ];
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    lines.extend((0..200).map(|_| random_line(&mut rng)));
+    for line in &lines {
+        for grok in &groks {
+            let reference = grok
+                .reference_slots(line)
+                .filter(|_| !grok.fields.is_empty());
+            let plain = grok.clone().without_prefilter();
+            let ours = plain.captures(line).map(|c| c.slots());
+            assert_eq!(ours, reference, "{} on {line:?}", grok.pattern());
+            let lazy = plain.with_lazy_memo();
+            let ours = lazy.captures(line).map(|c| c.slots());
+            assert_eq!(ours, reference, "lazy memo: {} on {line:?}", grok.pattern());
+        }
+    }
+}
+
 #[test]
 fn grok_random_patterns_never_panic() {
     let library = GrokLibrary::builtin();

@@ -1,0 +1,343 @@
+//! Capture extraction on a known match span.
+//!
+//! [`Grok::captures`](super::Grok::captures) first finds the leftmost-first match span with the
+//! `meta` regex (lazy DFA forward, then backward for the start), then resolves the capture
+//! groups on that span only, with an anchored bounded backtracker, here. The backtracker keeps a
+//! memo of the `(state, position)` pairs already explored, `states × (span + 1)` bits.
+//!
+//! `regex-automata`'s bounded backtracker zeroes its whole memo before every search. That is
+//! cheap for small NFAs, but grok expansions can be huge (the hub's sshd patterns reach 26,000
+//! states; `IPORHOST` alone brings the whole IPv6 alternation), and then the clearing costs far
+//! more than the search: 13 of the 15 µs of an sshd message, where the `meta` regex even falls
+//! back to its slower PikeVM because the memo is over its budget. So NFAs of
+//! [`LAZY_MEMO_MIN_STATES`] states or more use [`Backtracker`] instead, whose memo is split into
+//! blocks that carry the generation (search number) that last wrote them: a block of an older
+//! generation counts as zeros and is cleared when first touched, so a search costs what it
+//! explores, not the size of the NFA. Its steps cost a little more, so small NFAs keep
+//! `regex-automata`'s.
+//!
+//! Both explore in the NFA's priority order (the first alternate of a union first, the preferred
+//! branch of a binary union first), which is leftmost-first (RE2, Perl) semantics: the first
+//! match state reached gives the captures, exactly as the `meta` regex gives them (tested against
+//! it on every built-in pattern). The search is anchored at the span's start and never reads
+//! past its end.
+
+use regex_automata::nfa::thompson::backtrack::{self, BoundedBacktracker};
+use regex_automata::nfa::thompson::{State, NFA};
+use regex_automata::util::pool::Pool;
+use regex_automata::util::primitives::{NonMaxUsize, StateID};
+use regex_automata::{Anchored, Input};
+use std::cell::RefCell;
+use std::ops::Range;
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::Arc;
+
+/// NFAs up to this many states use `regex-automata`'s bounded backtracker, whose steps are
+/// cheaper (its memo has no generations) and whose up-front clearing is still small; bigger ones
+/// use [`Backtracker`]. Measured on the hub's patterns: at 1,600 states (`SYSLOGLINE`) and
+/// 3,000 (nginx access) the two cost about the same per line, at 26,000 (`SSHD_LOG`) the lazily
+/// cleared memo is 8 times faster.
+const LAZY_MEMO_MIN_STATES: usize = 4000;
+
+/// Above this many memo bits (`states × (span + 1)`, 4 MiB) the caller falls back to the
+/// `meta` regex (which then uses its PikeVM, whose memory does not grow with the span).
+const MAX_VISITED_BITS: usize = 32 << 20;
+
+type CacheFn = Box<dyn Fn() -> backtrack::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+/// The capture engine of one compiled pattern, chosen by the size of its NFA.
+#[derive(Clone)]
+pub(crate) enum CaptureEngine {
+    /// `regex-automata`'s bounded backtracker, with a cache per thread.
+    Small {
+        backtracker: BoundedBacktracker,
+        caches: Arc<Pool<backtrack::Cache, CacheFn>>,
+    },
+    /// The backtracker with a lazily cleared memo.
+    Large(Backtracker),
+}
+
+impl CaptureEngine {
+    pub(crate) fn new(nfa: NFA) -> Result<Self, String> {
+        if nfa.states().len() >= LAZY_MEMO_MIN_STATES {
+            return Ok(CaptureEngine::Large(Backtracker { nfa }));
+        }
+        let config = backtrack::Config::new().visited_capacity(MAX_VISITED_BITS / 8);
+        let backtracker = backtrack::Builder::new()
+            .configure(config)
+            .build_from_nfa(nfa)
+            .map_err(|e| e.to_string())?;
+        let for_pool = backtracker.clone();
+        let create: CacheFn = Box::new(move || for_pool.create_cache());
+        Ok(CaptureEngine::Small {
+            backtracker,
+            caches: Arc::new(Pool::new(create)),
+        })
+    }
+
+    /// The same NFA on the lazily cleared backtracker, whatever its size.
+    #[cfg(test)]
+    pub(crate) fn lazy(&self) -> Self {
+        CaptureEngine::Large(Backtracker {
+            nfa: self.nfa().clone(),
+        })
+    }
+
+    fn nfa(&self) -> &NFA {
+        match self {
+            CaptureEngine::Small { backtracker, .. } => backtracker.get_nfa(),
+            CaptureEngine::Large(b) => &b.nfa,
+        }
+    }
+
+    /// The number of capture slots the search writes (two per group, group 0 included).
+    pub(crate) fn slot_len(&self) -> usize {
+        self.nfa().group_info().slot_len()
+    }
+
+    /// Whether a search over `span_len` bytes fits the memo bound.
+    pub(crate) fn fits(&self, span_len: usize) -> bool {
+        span_len
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(self.nfa().states().len()))
+            .is_some_and(|bits| bits <= MAX_VISITED_BITS)
+    }
+
+    /// Searches `haystack[span]` anchored at `span.start` and fills `slots`; whether it matched.
+    /// The caller checks [`fits`](Self::fits) first.
+    pub(crate) fn captures(
+        &self,
+        haystack: &[u8],
+        span: Range<usize>,
+        slots: &mut [Option<NonMaxUsize>],
+    ) -> bool {
+        match self {
+            CaptureEngine::Small {
+                backtracker,
+                caches,
+            } => {
+                let input = Input::new(haystack).span(span).anchored(Anchored::Yes);
+                let mut cache = caches.get();
+                matches!(
+                    backtracker.try_search_slots(&mut cache, &input, slots),
+                    Ok(Some(_))
+                )
+            }
+            CaptureEngine::Large(b) => b.captures(haystack, span, slots),
+        }
+    }
+}
+
+impl std::fmt::Debug for CaptureEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            CaptureEngine::Small { .. } => "bounded backtracker",
+            CaptureEngine::Large(_) => "lazily cleared backtracker",
+        };
+        write!(f, "{kind} ({} NFA states)", self.nfa().states().len())
+    }
+}
+
+/// A backtracker whose memo is cleared lazily.
+#[derive(Clone, Debug)]
+pub(crate) struct Backtracker {
+    nfa: NFA,
+}
+
+/// One pending piece of work of the depth-first search.
+#[derive(Clone, Copy)]
+enum Frame {
+    /// Explore `sid` at haystack offset `at`.
+    Explore { sid: StateID, at: usize },
+    /// Undo a capture write when the search backs out of it.
+    Restore {
+        slot: usize,
+        offset: Option<NonMaxUsize>,
+    },
+}
+
+/// The memo is cleared lazily by blocks of this many bits (one cache line of words).
+const BLOCK_BITS: usize = 512;
+
+/// Scratch space, one per thread, shared by every pattern: the search stack and the memo.
+///
+/// A block of `visited` is valid only if its entry in `generations` is the current search's;
+/// otherwise it counts as zeros and is cleared on first use. So a search clears nothing up
+/// front: it takes a new generation.
+#[derive(Default)]
+struct Scratch {
+    stack: Vec<Frame>,
+    visited: Vec<[u64; BLOCK_BITS / 64]>,
+    generations: Vec<u64>,
+    /// The generation of the current search (never 0, the generation of fresh blocks).
+    generation: u64,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Backtracker {
+    /// Searches `haystack[span]` anchored at `span.start` and fills `slots`; whether it matched.
+    fn captures(
+        &self,
+        haystack: &[u8],
+        span: Range<usize>,
+        slots: &mut [Option<NonMaxUsize>],
+    ) -> bool {
+        slots.fill(None);
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let scratch = &mut *scratch;
+            let blocks = ((span.len() + 1) * self.nfa.states().len()).div_ceil(BLOCK_BITS);
+            if scratch.visited.len() < blocks {
+                scratch.visited.resize(blocks, [0; BLOCK_BITS / 64]);
+                scratch.generations.resize(blocks, 0);
+            }
+            scratch.generation += 1;
+            scratch.stack.clear();
+            scratch.stack.push(Frame::Explore {
+                sid: self.nfa.start_anchored(),
+                at: span.start,
+            });
+            let mut search = Search {
+                nfa: &self.nfa,
+                haystack,
+                start: span.start,
+                end: span.end,
+                stride: span.len() + 1,
+                scratch,
+            };
+            search.run(slots)
+        })
+    }
+}
+
+struct Search<'a> {
+    nfa: &'a NFA,
+    haystack: &'a [u8],
+    start: usize,
+    end: usize,
+    stride: usize,
+    scratch: &'a mut Scratch,
+}
+
+impl Search<'_> {
+    /// Marks `(sid, at)` explored; false if it already was.
+    #[inline(always)]
+    fn first_visit(&mut self, sid: StateID, at: usize) -> bool {
+        let bit = sid.as_usize() * self.stride + (at - self.start);
+        let block = bit / BLOCK_BITS;
+        let generation = self.scratch.generation;
+        let scratch = &mut *self.scratch;
+        let (Some(valid), Some(words)) = (
+            scratch.generations.get_mut(block),
+            scratch.visited.get_mut(block),
+        ) else {
+            return false;
+        };
+        if *valid != generation {
+            *valid = generation;
+            *words = [0; BLOCK_BITS / 64];
+        }
+        let (word, mask) = (
+            &mut words[(bit / 64) % (BLOCK_BITS / 64)],
+            1u64 << (bit % 64),
+        );
+        if *word & mask != 0 {
+            return false;
+        }
+        *word |= mask;
+        true
+    }
+
+    fn run(&mut self, slots: &mut [Option<NonMaxUsize>]) -> bool {
+        while let Some(frame) = self.scratch.stack.pop() {
+            match frame {
+                Frame::Explore { sid, at } => {
+                    if self.explore(sid, at, slots) {
+                        return true;
+                    }
+                }
+                Frame::Restore { slot, offset } => slots[slot] = offset,
+            }
+        }
+        false
+    }
+
+    /// Follows the preferred path from `(sid, at)`, pushing the alternatives; true on a match.
+    fn explore(
+        &mut self,
+        mut sid: StateID,
+        mut at: usize,
+        slots: &mut [Option<NonMaxUsize>],
+    ) -> bool {
+        let nfa = self.nfa;
+        loop {
+            if !self.first_visit(sid, at) {
+                return false;
+            }
+            match nfa.state(sid) {
+                State::ByteRange { trans } => {
+                    if at >= self.end || !trans.matches(self.haystack, at) {
+                        return false;
+                    }
+                    sid = trans.next;
+                    at += 1;
+                }
+                State::Sparse(sparse) => {
+                    if at >= self.end {
+                        return false;
+                    }
+                    let Some(next) = sparse.matches(self.haystack, at) else {
+                        return false;
+                    };
+                    sid = next;
+                    at += 1;
+                }
+                State::Dense(dense) => {
+                    if at >= self.end {
+                        return false;
+                    }
+                    let Some(next) = dense.matches(self.haystack, at) else {
+                        return false;
+                    };
+                    sid = next;
+                    at += 1;
+                }
+                State::Look { look, next } => {
+                    if !nfa.look_matcher().matches(*look, self.haystack, at) {
+                        return false;
+                    }
+                    sid = *next;
+                }
+                State::Union { alternates } => {
+                    let Some((first, rest)) = alternates.split_first() else {
+                        return false;
+                    };
+                    self.scratch
+                        .stack
+                        .extend(rest.iter().rev().map(|&sid| Frame::Explore { sid, at }));
+                    sid = *first;
+                }
+                State::BinaryUnion { alt1, alt2 } => {
+                    self.scratch.stack.push(Frame::Explore { sid: *alt2, at });
+                    sid = *alt1;
+                }
+                State::Capture { next, slot, .. } => {
+                    let slot = slot.as_usize();
+                    if let Some(current) = slots.get_mut(slot) {
+                        self.scratch.stack.push(Frame::Restore {
+                            slot,
+                            offset: *current,
+                        });
+                        *current = NonMaxUsize::new(at);
+                    }
+                    sid = *next;
+                }
+                State::Fail => return false,
+                State::Match { .. } => return true,
+            }
+        }
+    }
+}
