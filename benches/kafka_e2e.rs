@@ -92,9 +92,13 @@ async fn throughput(brokers: &str, n: usize) {
         }
     }
     p.flush(Duration::from_secs(60)).unwrap();
-
-    let raw = tokio::task::block_in_place(|| raw_consume(brokers, &logs, n));
+    eprintln!("produced {n} lines");
+    let (b, l) = (brokers.to_string(), logs.clone());
+    let raw = tokio::task::spawn_blocking(move || raw_consume(&b, &l, n))
+        .await
+        .unwrap();
     let raw_rate = n as f64 / raw.as_secs_f64();
+    eprintln!("raw consumption: {raw:?}");
 
     let metrics = Registry::new();
     let shutdown = Shutdown::new();
@@ -104,35 +108,59 @@ async fn throughput(brokers: &str, n: usize) {
         shutdown.clone(),
         metrics.clone(),
     );
-    let consumed = |role: &str, topic: &str| {
-        metrics
-            .value(
+    let events = format!("{prefix}-events");
+    let (m, l) = (metrics.clone(), logs.clone());
+    let pipe = tokio::task::spawn_blocking(move || {
+        let consumed = |role: &str, topic: &str| {
+            m.value(
                 "palisade_kafka_consumed_messages_total",
                 &[("role", role), ("topic", topic)],
             )
             .unwrap_or(0)
-    };
-    let events = format!("{prefix}-events");
-    while consumed("ingest", &logs) == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let start = Instant::now();
-    loop {
-        let produced = metrics
-            .value(
-                "palisade_kafka_produced_messages_total",
-                &[("topic", &events)],
-            )
-            .unwrap_or(0);
-        if consumed("ingest", &logs) as usize >= n
-            && produced > 0
-            && consumed("detect", &events) >= produced
-        {
-            break;
+        };
+        let waiting = Instant::now();
+        while consumed("ingest", &l) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+            assert!(
+                waiting.elapsed() < Duration::from_secs(120),
+                "ingest consumed nothing in 120 s (assigned {})",
+                m.total("palisade_kafka_assigned_partitions")
+            );
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let pipe = start.elapsed();
+        let start = Instant::now();
+        loop {
+            let produced = m
+                .value(
+                    "palisade_kafka_produced_messages_total",
+                    &[("topic", &events)],
+                )
+                .unwrap_or(0);
+            if consumed("ingest", &l) as usize >= n
+                && produced > 0
+                && consumed("detect", &events) >= produced
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            assert!(
+                start.elapsed() < Duration::from_secs(600),
+                "stalled: ingest {} of {n}, events produced {produced}, detect {}",
+                consumed("ingest", &l),
+                consumed("detect", &events)
+            );
+            if start.elapsed().as_millis() % 5000 == 0 {
+                eprintln!(
+                    "ingest {} of {n}, events produced {produced}, detect {}",
+                    consumed("ingest", &l),
+                    consumed("detect", &events)
+                );
+            }
+        }
+        start.elapsed()
+    })
+    .await
+    .unwrap();
+
     let pipe_rate = n as f64 / pipe.as_secs_f64();
     shutdown.trigger();
     let _ = task.await;
@@ -252,7 +280,7 @@ async fn latency(brokers: &str, rate: u64, secs: u64) {
     );
 }
 
-#[tokio::main(flavor = "multi_thread")]
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
     let brokers = std::env::var("PALISADE_KAFKA_BROKERS")
         .expect("PALISADE_KAFKA_BROKERS (scripts/bench-kafka sets it)");

@@ -299,7 +299,10 @@ mod tests {
         let k = c.kafka.expect("a kafka section");
         assert_eq!(k.spec.topics.events.name, "palisade-events");
         assert_eq!(k.commit_interval, std::time::Duration::from_secs(1));
-        assert!(compile(EMBEDDED_NAME, EMBEDDED_DEFAULT).unwrap().kafka.is_none());
+        assert!(compile(EMBEDDED_NAME, EMBEDDED_DEFAULT)
+            .unwrap()
+            .kafka
+            .is_none());
     }
 
     #[test]
