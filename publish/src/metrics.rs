@@ -61,3 +61,27 @@ pub static NOTIFICATIONS_DROPPED: MetricDef = MetricDef::counter(
     "palisade_publish_notifications_dropped_total",
     "Notifications dropped because the notification queue was full.",
 );
+
+/// Local API requests, by route, method and status code.
+pub static API_REQUESTS: MetricDef = MetricDef::counter(
+    "palisade_publish_api_requests_total",
+    "Local API requests, by route, method and status code.",
+);
+
+/// Decisions in force in the Local API's decision index.
+pub static API_DECISIONS_ACTIVE: MetricDef = MetricDef::gauge(
+    "palisade_publish_api_decisions_active",
+    "Decisions in force in the Local API's decision index (updated at each sync).",
+);
+
+/// Usage-metrics reports received (`POST /v1/usage-metrics`), by sender kind.
+pub static USAGE_METRICS_RECEIVED: MetricDef = MetricDef::counter(
+    "palisade_publish_usage_metrics_received_total",
+    "Usage-metrics reports received from bouncers and agents, by kind.",
+);
+
+/// Alerts received from machines through the Local API.
+pub static API_ALERTS_RECEIVED: MetricDef = MetricDef::counter(
+    "palisade_publish_api_alerts_received_total",
+    "Alerts pushed by machines (agents, cscli) to the Local API.",
+);
