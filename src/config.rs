@@ -6,6 +6,7 @@
 //! bus:      { capacity: 65536, batch_size: 512 }   # palisade_runtime::bus::BusSpec
 //! storage:  { path: ..., alert_retention: 30d }    # palisade_publish::StorageSpec
 //! sources:  [ CrowdSec acquisition entries ]      # palisade_ingest::source
+//! api:      { listen: 127.0.0.1:8080 }             # palisade_publish::lapi::ApiSpec
 //! ```
 //!
 //! Missing sections and fields take their defaults. When no file is given, Palisade reads
@@ -20,7 +21,8 @@ use palisade_enrich::EnrichSpec;
 use palisade_expr::DataFiles;
 use palisade_ingest::parser::{ParserSet, ParsersSpec};
 use palisade_ingest::source::{compile_sources, SourceConfig};
-use palisade_publish::{ProfilesConfig, ProfilesSpec, StorageConfig, StorageSpec};
+use palisade_publish::lapi::{ApiConfig, ApiSpec};
+use palisade_publish::{Profiles, ProfilesConfig, ProfilesSpec, StorageConfig, StorageSpec};
 use palisade_runtime::bus::BusSpec;
 use palisade_runtime::clock::SystemClock;
 use palisade_runtime::config::{join_key, ConfigError, ConfigErrors, YamlDoc};
@@ -49,6 +51,7 @@ const SECTIONS: &[&str] = &[
     "scenarios",
     "postoverflows",
     "profiles",
+    "api",
 ];
 
 /// The validated configuration.
@@ -76,6 +79,10 @@ pub struct Config {
     pub max_buckets: Option<usize>,
     /// Profiles and notifications.
     pub profiles: ProfilesConfig,
+    /// The Local API, when `api.listen` is set.
+    pub api: Option<ApiConfig>,
+    /// The profiles again, for the Local API (alerts pushed by agents), when it runs.
+    pub api_profiles: Option<Profiles>,
 }
 
 /// Which file to read: the explicit one, `$PALISADE_CONFIG`, the system one, or the embedded one.
@@ -240,8 +247,18 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
         .profiles
         .as_ref()
         .map(|(n, t)| (n.as_str(), t.as_str()));
+    let api_profiles_spec = profiles_spec.clone();
     let profiles =
         profiles_spec.compile_with_default(&doc, "profiles", default_profiles, &mut errors);
+    let api_spec: ApiSpec = decode_section(&doc, "api", &mut errors);
+    let api = api_spec.compile(&doc, "api", &mut errors);
+    // The Local API applies the same profiles to the alerts agents push; compiled profiles are
+    // not shared between the stage and the API, so compile them a second time.
+    let api_profiles = api.as_ref().and_then(|_| {
+        api_profiles_spec
+            .compile_with_default(&doc, "profiles", default_profiles, &mut Vec::new())
+            .map(|p| p.profiles)
+    });
 
     match (storage, parsers, postoverflows, scenarios, profiles) {
         (Some(storage), Some(parsers), Some(postoverflows), Some(scenarios), Some(profiles))
@@ -259,6 +276,8 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
                 scenarios,
                 max_buckets: scenarios_spec.max_buckets,
                 profiles,
+                api,
+                api_profiles,
             })
         }
         _ => Err(ConfigErrors(errors)),
