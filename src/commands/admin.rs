@@ -21,25 +21,32 @@ fn store(config: &ConfigArg) -> Result<(crate::config::Config, Store)> {
     Ok((cfg, store))
 }
 
-/// Prints rows under a header, columns padded to their widest cell.
+/// Prints rows under a header, columns padded to their widest cell. A closed output pipe
+/// (`| head`, `| grep -q`) ends the listing quietly.
 fn table(header: &[&str], rows: &[Vec<String>]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
             w[i] = w[i].max(c.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
+    let mut line = |cells: Vec<&str>| {
         let s: Vec<String> = cells
             .iter()
             .enumerate()
             .map(|(i, c)| format!("{c:<width$}", width = w[i]))
             .collect();
-        println!("{}", s.join("  ").trim_end());
+        writeln!(out, "{}", s.join("  ").trim_end())
     };
-    line(header.to_vec());
+    if line(header.to_vec()).is_err() {
+        return;
+    }
     for r in rows {
-        line(r.iter().map(String::as_str).collect());
+        if line(r.iter().map(String::as_str).collect()).is_err() {
+            return;
+        }
     }
 }
 
