@@ -7,6 +7,7 @@
 //! storage:  { path: ..., alert_retention: 30d }    # palisade_publish::StorageSpec
 //! sources:  [ CrowdSec acquisition entries ]      # palisade_ingest::source
 //! api:      { listen: 127.0.0.1:8080 }             # palisade_publish::lapi::ApiSpec
+//! archive:  { url: http://127.0.0.1:8123 }         # palisade_publish::archive::ArchiveSpec
 //! ```
 //!
 //! Missing sections and fields take their defaults. When no file is given, Palisade reads
@@ -21,6 +22,7 @@ use palisade_enrich::EnrichSpec;
 use palisade_expr::DataFiles;
 use palisade_ingest::parser::{ParserSet, ParsersSpec};
 use palisade_ingest::source::{compile_sources, SourceConfig};
+use palisade_publish::archive::{ArchiveConfig, ArchiveSpec};
 use palisade_publish::lapi::{ApiConfig, ApiSpec};
 use palisade_publish::{Profiles, ProfilesConfig, ProfilesSpec, StorageConfig, StorageSpec};
 use palisade_runtime::bus::BusSpec;
@@ -52,6 +54,7 @@ const SECTIONS: &[&str] = &[
     "postoverflows",
     "profiles",
     "api",
+    "archive",
 ];
 
 /// The validated configuration.
@@ -83,6 +86,8 @@ pub struct Config {
     pub api: Option<ApiConfig>,
     /// The profiles again, for the Local API (alerts pushed by agents), when it runs.
     pub api_profiles: Option<Profiles>,
+    /// The ClickHouse archive, when `archive.url` is set.
+    pub archive: Option<ArchiveConfig>,
 }
 
 /// Which file to read: the explicit one, `$PALISADE_CONFIG`, the system one, or the embedded one.
@@ -252,6 +257,8 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
         profiles_spec.compile_with_default(&doc, "profiles", default_profiles, &mut errors);
     let api_spec: ApiSpec = decode_section(&doc, "api", &mut errors);
     let api = api_spec.compile(&doc, "api", &mut errors);
+    let archive_spec: ArchiveSpec = decode_section(&doc, "archive", &mut errors);
+    let archive = archive_spec.compile(&doc, "archive", &mut errors);
     // The Local API applies the same profiles to the alerts agents push; compiled profiles are
     // not shared between the stage and the API, so compile them a second time.
     let api_profiles = api.as_ref().and_then(|_| {
@@ -278,6 +285,7 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
                 profiles,
                 api,
                 api_profiles,
+                archive,
             })
         }
         _ => Err(ConfigErrors(errors)),

@@ -85,3 +85,27 @@ pub static API_ALERTS_RECEIVED: MetricDef = MetricDef::counter(
     "palisade_publish_api_alerts_received_total",
     "Alerts pushed by machines (agents, cscli) to the Local API.",
 );
+
+/// Rows inserted into the ClickHouse archive, by table.
+pub static ARCHIVE_ROWS: MetricDef = MetricDef::counter(
+    "palisade_publish_archive_rows_total",
+    "Rows inserted into the ClickHouse archive, by table.",
+);
+
+/// Failed ClickHouse operations (each attempt counts).
+pub static ARCHIVE_ERRORS: MetricDef = MetricDef::counter(
+    "palisade_publish_archive_errors_total",
+    "ClickHouse inserts or spool drains that failed, each attempt counted.",
+);
+
+/// Batches written to the spool because ClickHouse was unreachable.
+pub static ARCHIVE_SPOOLED: MetricDef = MetricDef::counter(
+    "palisade_publish_archive_spooled_batches_total",
+    "Archive batches written to the on-disk spool while ClickHouse was unreachable.",
+);
+
+/// Batches waiting in the spool.
+pub static ARCHIVE_SPOOL_FILES: MetricDef = MetricDef::gauge(
+    "palisade_publish_archive_spool_batches",
+    "Archive batches waiting in the on-disk spool.",
+);

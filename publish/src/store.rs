@@ -312,7 +312,7 @@ impl Store {
         body.map(|b| self.read_alert(id, &b)).transpose()
     }
 
-    fn read_alert(&self, id: i64, body: &str) -> Result<Alert, PublishError> {
+    pub(crate) fn read_alert(&self, id: i64, body: &str) -> Result<Alert, PublishError> {
         let mut alert: Alert = serde_json::from_str(body)?;
         alert.id = id;
         let sql =

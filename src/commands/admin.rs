@@ -417,6 +417,24 @@ pub(crate) fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
 /// the embedded store (read-only).
 pub(crate) fn query(args: QueryArgs) -> Result<ExitCode> {
     let cfg = crate::config::load(args.config.config.as_deref())?;
+    let target = match (&args.clickhouse, &cfg.archive, args.embedded) {
+        (Some(url), archive, _) => Some(palisade_publish::archive::ArchiveConfig {
+            url: url.clone(),
+            ..archive.clone().unwrap_or_else(|| {
+                palisade_publish::archive::ArchiveConfig::new(url, "palisade", std::env::temp_dir())
+            })
+        }),
+        (None, Some(a), false) => Some(a.clone()),
+        _ => None,
+    };
+    if let Some(a) = target {
+        let url = a.url.clone();
+        let text = super::runtime()?
+            .block_on(palisade_publish::archive::query(&a, &args.sql))
+            .with_context(|| format!("querying ClickHouse at {url}"))?;
+        print!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let (names, rows) = {
         let store = open_store(&cfg)?;
         store.query_text(&args.sql)?

@@ -50,6 +50,26 @@ pub(crate) async fn start(
     Ok(Some(handle))
 }
 
+/// Starts the ClickHouse archive's follower on its own connection to the store. `None` when the
+/// archive is not configured.
+pub(crate) fn start_archive(
+    cfg: &Config,
+    metrics: &Registry,
+    shutdown: &Shutdown,
+) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(archive) = cfg.archive.clone() else {
+        return Ok(None);
+    };
+    if cfg.storage.is_in_memory() {
+        tracing::warn!("storage.path is \":memory:\": the archive gets a store of its own and does not see the pipeline's alerts.");
+    }
+    let url = archive.url.clone();
+    let writer = palisade_publish::archive::Archive::new(archive, metrics)?;
+    let follower = palisade_publish::archive::ArchiveFollower::new(writer, open_store(cfg)?)?;
+    tracing::info!(%url, "ClickHouse archive on.");
+    Ok(Some(tokio::spawn(follower.run(None, shutdown.clone()))))
+}
+
 /// Opens the configured store for a command-line tool.
 pub(crate) fn open_store(cfg: &Config) -> Result<Store> {
     cfg.storage

@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let mut cfg = crate::config::load(args.config.config.as_deref())?;
     palisade_runtime::telemetry::init(&cfg.log);
-    if cfg.sources.is_empty() && cfg.api.is_none() {
+    if cfg.sources.is_empty() && cfg.api.is_none() && cfg.archive.is_none() {
         bail!(
             "{}: no sources configured: add a `sources:` list (or serve only the Local API with `api.listen`)",
             cfg.origin
@@ -33,12 +33,16 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             tracing::info!(%bound, "Metrics at http://{bound}/metrics");
         }
         let api = super::api::start(&mut cfg, &metrics, &shutdown).await?;
+        let archive = super::api::start_archive(&cfg, &metrics, &shutdown)?;
         if cfg.sources.is_empty() {
             // Local API only: agents push alerts to it.
             tracing::info!(config = %cfg.origin, "Palisade started (Local API only).");
             shutdown.wait().await;
             if let Some(api) = api {
                 api.await.context("Local API panicked")?;
+            }
+            if let Some(archive) = archive {
+                archive.await.context("archive panicked")?;
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -61,6 +65,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         .await?;
         if let Some(api) = api {
             api.await.context("Local API panicked")?;
+        }
+        // The archive's last step runs after the pipeline drained into the store.
+        if let Some(archive) = archive {
+            archive.await.context("archive panicked")?;
         }
         tracing::info!(
             lines = report.lines,

@@ -6,7 +6,7 @@ use super::rows::{self, from_nanos, to_nanos, DECISION_COLUMNS};
 use super::Store;
 use crate::PublishError;
 use chrono::{DateTime, Utc};
-use palisade_schemas::Decision;
+use palisade_schemas::{Alert, Decision};
 use rusqlite::{params, OptionalExtension};
 
 /// One decision change: a new decision, or one whose `until` moved (deleted, expired early).
@@ -109,6 +109,20 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The alerts stored after id `after`, by id, at most `limit`, each with its decisions.
+    pub fn alerts_after(&self, after: i64, limit: usize) -> Result<Vec<Alert>, PublishError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, body FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.map(|row| {
+            let (id, body): (i64, String) = row?;
+            self.read_alert(id, &body)
+        })
+        .collect()
     }
 
     /// Expires the active decisions with these uuids (`until = now`). Returns how many.
