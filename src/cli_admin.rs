@@ -158,6 +158,29 @@ pub enum DecisionsCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Add many decisions at once (one alert, one transaction), as `cscli decisions import`:
+    /// a file of one value per line, or CSV with a header naming `value` and optionally
+    /// `scope`, `type`, `duration`, `reason`/`scenario`.
+    Import {
+        /// The file (`-` for standard input).
+        #[arg(long, short = 'i')]
+        input: String,
+        /// Default duration.
+        #[arg(long, short = 'd', default_value = "4h")]
+        duration: String,
+        /// Default type.
+        #[arg(long = "type", short = 't', default_value = "ban")]
+        kind: String,
+        /// Default scope.
+        #[arg(long, default_value = "Ip")]
+        scope: String,
+        /// Default reason.
+        #[arg(long, short = 'R', default_value = "manual import")]
+        reason: String,
+        /// Configuration.
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Delete (expire) decisions; bouncers learn it from the stream.
     Delete {
         /// Which ones.

@@ -288,6 +288,45 @@ pub(crate) fn decisions(cmd: DecisionsCommand) -> Result<ExitCode> {
                 made.first().map_or(0, |d| d.id)
             );
         }
+        DecisionsCommand::Import {
+            input,
+            duration,
+            kind,
+            scope,
+            reason,
+            config,
+        } => {
+            let text = if input == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&input).with_context(|| format!("reading {input}"))?
+            };
+            let decisions = parse_import(&text, &duration, &kind, &scope, &reason)?;
+            if decisions.is_empty() {
+                bail!("{input}: no decision to import");
+            }
+            let (_, mut store) = store(&config)?;
+            let stamp = format_rfc3339_nano(&now);
+            let n = decisions.len();
+            let mut alert = Alert {
+                scenario: format!("import {input}: {n} decisions"),
+                message: format!("import {input}: {n} decisions"),
+                events_count: 1,
+                kind: "cscli".into(),
+                source: Source {
+                    scope: "cscli/import".into(),
+                    value: input.clone(),
+                    ..Source::default()
+                },
+                start_at: stamp.clone(),
+                stop_at: stamp,
+                decisions: Some(decisions),
+                ..Alert::default()
+            };
+            Profiles::new(Vec::new()).apply(&mut alert, now, &NoHistory)?;
+            let (_, made) = store.insert_alert(&alert, now)?;
+            println!("{} decision(s) imported", made.len());
+        }
         DecisionsCommand::Delete {
             select,
             id,
@@ -313,6 +352,64 @@ pub(crate) fn decisions(cmd: DecisionsCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads an import file: one value per line, or CSV whose header names `value`.
+fn parse_import(
+    text: &str,
+    duration: &str,
+    kind: &str,
+    scope: &str,
+    reason: &str,
+) -> Result<Vec<Decision>> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.clone().next().unwrap_or("");
+    let header: Vec<String> = first.split(',').map(|h| h.trim().to_lowercase()).collect();
+    let csv = header.iter().any(|h| h == "value");
+    if csv {
+        lines.next();
+    }
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (v, sc, ty, du, re) = (
+        col("value"),
+        col("scope"),
+        col("type"),
+        col("duration"),
+        col("reason").or_else(|| col("scenario")),
+    );
+    let mut out = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let get = |c: Option<usize>, default: &str| {
+            c.and_then(|c| cells.get(c).copied())
+                .filter(|s| !s.is_empty())
+                .unwrap_or(default)
+                .to_string()
+        };
+        let value = if csv {
+            get(v, "")
+        } else {
+            line.trim().to_string()
+        };
+        if value.is_empty() {
+            bail!("line {}: no value", i + 1 + usize::from(csv));
+        }
+        let d = get(du, duration);
+        parse_go_duration(&d).with_context(|| format!("line {}: duration {d:?}", i + 1))?;
+        out.push(Decision {
+            duration: d,
+            id: 0,
+            origin: "cscli".into(),
+            scenario: get(re, reason),
+            scope: normalize_scope(&get(sc, scope)),
+            simulated: Some(false),
+            kind: get(ty, kind),
+            until: None,
+            uuid: None,
+            value,
+        });
+    }
+    Ok(out)
 }
 
 /// `palisade alerts ...`.

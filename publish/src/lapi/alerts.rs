@@ -126,6 +126,13 @@ pub(crate) async fn push(
             st.profiles
                 .apply(&mut a, now, &*store)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
+            // As CrowdSec's Local API does, decisions run from the time they are received
+            // (an agent replaying old logs still bans for the full duration).
+            for d in a.decisions.iter_mut().flatten() {
+                if let Ok(length) = parse_go_duration(&d.duration) {
+                    d.until = now.checked_add_signed(length);
+                }
+            }
             let (id, decisions) = store.insert_alert(&a, now)?;
             ids.push(id.to_string());
             made.extend(decisions);

@@ -401,11 +401,12 @@ async fn machines_register_log_in_and_push_alerts() {
     let r = a.call(post("/v1/alerts", "[]")).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.body, r#"{"code":401,"message":"auth header is empty"}"#);
-    // An agent's alert: the default profile bans the source for 4h.
+    // An agent's alert (replayed from last year's logs): the default profile bans the source for
+    // 4h from now, as CrowdSec's Local API does.
     let agent = r#"[{"capacity":5,"decisions":null,"events":[{"meta":[{"key":"source_ip","value":"7.7.7.7"}],"timestamp":"2026-05-01T11:59:58Z"}],
       "events_count":6,"kind":"crowdsec","labels":null,"leakspeed":"10s","message":"Ip 7.7.7.7 performed 'crowdsecurity/ssh-bf' (6 events over 3s)",
       "remediation":true,"scenario":"crowdsecurity/ssh-bf","scenario_hash":"h","scenario_version":"0.3","simulated":false,
-      "source":{"ip":"7.7.7.7","range":"7.7.0.0/16","scope":"ip","value":"7.7.7.7"},"start_at":"2026-05-01T11:59:57Z","stop_at":"2026-05-01T12:00:00Z"}]"#;
+      "source":{"ip":"7.7.7.7","range":"7.7.0.0/16","scope":"ip","value":"7.7.7.7"},"start_at":"2025-05-01T11:59:57Z","stop_at":"2025-05-01T12:00:00Z"}]"#;
     let r = a.machine(Method::POST, "/v1/alerts", agent).await;
     assert_eq!((r.status, r.body.as_str()), (201, r#"["1"]"#));
     let r = a.bouncer(Method::GET, "/v1/decisions?ip=7.7.7.7").await;
