@@ -542,3 +542,36 @@ pub(crate) fn query(args: QueryArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_plain_lists_and_csv_like_cscli() {
+        let plain = parse_import("1.2.3.4\n\n5.6.7.8\n", "4h", "ban", "Ip", "r").unwrap();
+        assert_eq!(plain.len(), 2);
+        assert_eq!(plain[1].value, "5.6.7.8");
+        assert_eq!(
+            (plain[0].scope.as_str(), plain[0].duration.as_str()),
+            ("Ip", "4h")
+        );
+        let csv = parse_import(
+            "duration,scope,value,type,reason\n1h,range,10.0.0.0/8,captcha,list\n,ip,9.9.9.9,,\n",
+            "4h",
+            "ban",
+            "Ip",
+            "r",
+        )
+        .unwrap();
+        assert_eq!(csv[0].scope, "Range");
+        assert_eq!(csv[0].kind, "captcha");
+        assert_eq!(csv[0].duration, "1h");
+        assert_eq!(csv[0].scenario, "list");
+        assert_eq!(csv[1].duration, "4h", "empty cells take the defaults");
+        assert_eq!(csv[1].kind, "ban");
+        let err = parse_import("value,duration\n1.2.3.4,4d\n", "4h", "ban", "Ip", "r").unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        assert!(parse_import("value\n,\n", "4h", "ban", "Ip", "r").is_err());
+    }
+}
