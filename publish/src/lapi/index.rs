@@ -70,8 +70,51 @@ pub(crate) struct Entry {
     pub(crate) span: Option<Span>,
     /// The index sequence at which it was first seen.
     pub(crate) added: u64,
-    /// `","id":N,"origin":..,"scenario":..,"scope":..,"type":..,` (JSON-escaped).
-    mid: Box<str>,
+    /// `,"origin":..,"scenario":..,"scope":..,"type":..,` (JSON-escaped), shared by every
+    /// decision with the same four fields.
+    tail: Arc<str>,
+}
+
+/// The keys under one hash: nearly always one, so no allocation for it.
+#[derive(Debug)]
+enum Keys {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl Keys {
+    fn push(&mut self, key: i64) {
+        match self {
+            Keys::One(k) => *self = Keys::Many(vec![*k, key]),
+            Keys::Many(v) => v.push(key),
+        }
+    }
+
+    /// Removes `key`; true when none is left.
+    fn remove(&mut self, key: i64) -> bool {
+        match self {
+            Keys::One(k) => *k == key,
+            Keys::Many(v) => {
+                v.retain(|x| *x != key);
+                match v.as_slice() {
+                    [] => true,
+                    [one] => {
+                        *self = Keys::One(*one);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+        let (one, many) = match self {
+            Keys::One(k) => (Some(*k), &[][..]),
+            Keys::Many(v) => (None, &v[..]),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
 }
 
 impl Entry {
@@ -81,7 +124,9 @@ impl Entry {
         let left = self.until.saturating_sub(now_ns) / 1_000_000_000;
         out.push_str("{\"duration\":\"");
         out.push_str(&format_go_duration(chrono::TimeDelta::seconds(left)));
-        out.push_str(&self.mid);
+        out.push_str("\",\"id\":");
+        out.push_str(&self.key.to_string());
+        out.push_str(&self.tail);
         if with_uuid {
             if let Some(u) = &self.uuid {
                 out.push_str("\"uuid\":");
@@ -150,12 +195,12 @@ pub(crate) struct Inner {
     seq: u64,
     next_local: i64,
     pub(crate) entries: BTreeMap<i64, Entry>,
-    by_uuid: HashMap<u64, Vec<i64>>,
-    by_addr: HashMap<(bool, u128), Vec<i64>>,
+    by_uuid: HashMap<u64, Keys>,
+    by_addr: HashMap<(bool, u128), Keys>,
     pub(crate) wide: BTreeSet<i64>,
     pub(crate) by_until: BTreeSet<(i64, i64)>,
     pub(crate) by_added: BTreeMap<u64, i64>,
-    groups: HashMap<u64, Vec<i64>>,
+    groups: HashMap<u64, Keys>,
     strings: HashSet<Arc<str>>,
 }
 
@@ -180,7 +225,7 @@ impl Inner {
         let mut keys: Vec<i64> = Vec::new();
         if span.single() {
             if let Some(v) = self.by_addr.get(&(span.v6, span.start)) {
-                keys.extend(v);
+                keys.extend(v.iter());
             }
             keys.extend(self.wide.iter().copied());
             keys.sort_unstable();
@@ -196,8 +241,8 @@ impl Inner {
         self.groups
             .get(&e.group())
             .into_iter()
-            .flatten()
-            .filter_map(|k| self.entries.get(k))
+            .flat_map(Keys::iter)
+            .filter_map(|k| self.entries.get(&k))
             .filter(|o| o.same_group(e) && keep(o))
             .map(|o| o.until)
             .max()
@@ -210,7 +255,6 @@ impl Inner {
                 .by_uuid
                 .get(&uuid_hash(u))?
                 .iter()
-                .copied()
                 .find(|k| self.entries[k].uuid.as_deref() == Some(u));
         }
         (d.id != 0 && self.entries.contains_key(&d.id)).then_some(d.id)
@@ -264,18 +308,17 @@ impl Inner {
         } else {
             None
         };
-        let mut mid = String::with_capacity(96);
-        mid.push_str("\",\"id\":");
-        mid.push_str(&key.to_string());
-        mid.push_str(",\"origin\":");
-        push_json_str(&mut mid, &d.origin);
-        mid.push_str(",\"scenario\":");
-        push_json_str(&mut mid, &d.scenario);
-        mid.push_str(",\"scope\":");
-        push_json_str(&mut mid, &scope);
-        mid.push_str(",\"type\":");
-        push_json_str(&mut mid, &d.kind);
-        mid.push(',');
+        let mut tail = String::with_capacity(96);
+        tail.push_str(",\"origin\":");
+        push_json_str(&mut tail, &d.origin);
+        tail.push_str(",\"scenario\":");
+        push_json_str(&mut tail, &d.scenario);
+        tail.push_str(",\"scope\":");
+        push_json_str(&mut tail, &scope);
+        tail.push_str(",\"type\":");
+        push_json_str(&mut tail, &d.kind);
+        tail.push(',');
+        let tail = self.intern(&tail);
         let e = Entry {
             key,
             uuid: d.uuid.as_deref().filter(|u| !u.is_empty()).map(Box::from),
@@ -288,13 +331,13 @@ impl Inner {
             until,
             span,
             added: self.seq,
-            mid: mid.into_boxed_str(),
+            tail,
         };
         if let Some(u) = &e.uuid {
-            self.by_uuid.entry(uuid_hash(u)).or_default().push(key);
+            add_key(&mut self.by_uuid, uuid_hash(u), key);
         }
         match span {
-            Some(s) if s.single() => self.by_addr.entry((s.v6, s.start)).or_default().push(key),
+            Some(s) if s.single() => add_key(&mut self.by_addr, (s.v6, s.start), key),
             Some(_) => {
                 self.wide.insert(key);
             }
@@ -302,16 +345,24 @@ impl Inner {
         }
         self.by_until.insert((until, key));
         self.by_added.insert(e.added, key);
-        self.groups.entry(e.group()).or_default().push(key);
+        add_key(&mut self.groups, e.group(), key);
         self.entries.insert(key, e);
         true
     }
 }
 
-fn remove_from<K: Eq + Hash>(m: &mut HashMap<K, Vec<i64>>, k: &K, key: i64) {
+fn add_key<K: Eq + Hash>(m: &mut HashMap<K, Keys>, k: K, key: i64) {
+    match m.entry(k) {
+        std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().push(key),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(Keys::One(key));
+        }
+    }
+}
+
+fn remove_from<K: Eq + Hash>(m: &mut HashMap<K, Keys>, k: &K, key: i64) {
     if let Some(v) = m.get_mut(k) {
-        v.retain(|x| *x != key);
-        if v.is_empty() {
+        if v.remove(key) {
             m.remove(k);
         }
     }

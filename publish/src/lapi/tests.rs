@@ -694,3 +694,30 @@ fn the_index_applies_kafka_style_events_by_uuid() {
     assert_eq!(idx.prune(t0() + TimeDelta::seconds(1)), 1);
     assert!(idx.is_empty());
 }
+
+#[test]
+fn addresses_with_several_decisions_stay_findable_as_they_expire() {
+    let idx = DecisionIndex::new();
+    let mk = |uuid: &str, hours: i64| palisade_schemas::Decision {
+        duration: format!("{hours}h"),
+        id: 0,
+        origin: "crowdsec".into(),
+        scenario: "s".into(),
+        scope: "Ip".into(),
+        simulated: None,
+        kind: "ban".into(),
+        until: Some(t0() + TimeDelta::hours(hours)),
+        uuid: Some(uuid.into()),
+        value: "1.1.1.1".into(),
+    };
+    assert_eq!(idx.apply_all(&[mk("a", 1), mk("b", 2), mk("c", 3)]), 3);
+    let span = index::Span::parse("1.1.1.1").unwrap();
+    assert_eq!(idx.read().candidates_for(&span).len(), 3);
+    assert_eq!(idx.prune(t0() + TimeDelta::minutes(150)), 2);
+    let left = idx.read().candidates_for(&span);
+    assert_eq!(left.len(), 1);
+    assert_eq!(idx.read().entries[&left[0]].uuid.as_deref(), Some("c"));
+    assert!(!idx.apply(&mk("c", 3)), "still known by uuid");
+    assert_eq!(idx.prune(t0() + TimeDelta::hours(4)), 1);
+    assert!(idx.read().candidates_for(&span).is_empty());
+}
