@@ -160,3 +160,45 @@ fn api_and_archive_sections_report_located_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn listings_end_quietly_on_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("p.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "storage: {{path: '{}'}}\n",
+            dir.path().join("p.db").display()
+        ),
+    )
+    .unwrap();
+    let list = dir.path().join("list.txt");
+    let values: Vec<String> = (0..3000)
+        .map(|i| format!("10.9.{}.{}", i / 256, i % 256))
+        .collect();
+    std::fs::write(&list, values.join("\n")).unwrap();
+    let c = cfg.to_str().unwrap();
+    let out = palisade(&["decisions", "import", "-i", list.to_str().unwrap(), "-c", c]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3000 decision(s) imported"));
+    // Far more than a pipe holds: the reader goes away while the command is still writing.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["decisions", "list", "-o", "json", "-c", c])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{stderr}");
+}

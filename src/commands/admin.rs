@@ -15,6 +15,14 @@ use palisade_schemas::time::format_rfc3339_nano;
 use palisade_schemas::{normalize_scope, Alert, Decision, Source};
 use std::process::ExitCode;
 
+/// `println!` that ends quietly on a closed output pipe (`| head`, `| grep -q`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 fn store(config: &ConfigArg) -> Result<(crate::config::Config, Store)> {
     let cfg = crate::config::load(config.config.as_deref())?;
     let store = open_store(&cfg)?;
@@ -63,7 +71,7 @@ pub(crate) fn bouncers(cmd: BouncersCommand) -> Result<ExitCode> {
             if !store.add_bouncer(&name, &hash_key(&key), Utc::now())? {
                 bail!("bouncer {name:?} already exists");
             }
-            println!("API key for '{name}':\n\n   {key}\n\nPlease keep this key since you will not be able to retrieve it!");
+            outln!("API key for '{name}':\n\n   {key}\n\nPlease keep this key since you will not be able to retrieve it!");
         }
         BouncersCommand::List { output, config } => {
             let (_, store) = store(&config)?;
@@ -77,7 +85,7 @@ pub(crate) fn bouncers(cmd: BouncersCommand) -> Result<ExitCode> {
                         "last_pull": b.last_pull.map(|t| format_rfc3339_nano(&t))})
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let rows: Vec<Vec<String>> = list
                     .iter()
@@ -103,7 +111,7 @@ pub(crate) fn bouncers(cmd: BouncersCommand) -> Result<ExitCode> {
                 if store.delete_bouncer(n)? == 0 {
                     bail!("bouncer {n:?} does not exist");
                 }
-                println!("bouncer '{n}' deleted");
+                outln!("bouncer '{n}' deleted");
             }
         }
     }
@@ -122,7 +130,7 @@ pub(crate) fn machines(cmd: MachinesCommand) -> Result<ExitCode> {
             if !store.add_machine(&id, &hash_password(&password), "", true, Utc::now())? {
                 bail!("machine {id:?} already exists");
             }
-            println!("machine '{id}' added (validated)");
+            outln!("machine '{id}' added (validated)");
         }
         MachinesCommand::List { output, config } => {
             let (_, store) = store(&config)?;
@@ -147,7 +155,7 @@ pub(crate) fn machines(cmd: MachinesCommand) -> Result<ExitCode> {
                         "validated": r[2] == "yes", "version": r[3], "last_push": r[4]})
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 table(
                     &["NAME", "IP ADDRESS", "VALIDATED", "VERSION", "LAST PUSH"],
@@ -160,14 +168,14 @@ pub(crate) fn machines(cmd: MachinesCommand) -> Result<ExitCode> {
             if !store.validate_machine(&id)? {
                 bail!("machine {id:?} does not exist");
             }
-            println!("machine '{id}' validated");
+            outln!("machine '{id}' validated");
         }
         MachinesCommand::Delete { id, config } => {
             let (_, mut store) = store(&config)?;
             if !store.delete_machine(&id)? {
                 bail!("machine {id:?} does not exist");
             }
-            println!("machine '{id}' deleted");
+            outln!("machine '{id}' deleted");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -218,9 +226,9 @@ pub(crate) fn decisions(cmd: DecisionsCommand) -> Result<ExitCode> {
                 .filter(|d| select.scenario.as_ref().is_none_or(|v| *v == d.scenario))
                 .collect();
             if output == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                outln!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
-                println!("No active decisions");
+                outln!("No active decisions");
             } else {
                 table(
                     &[
@@ -283,7 +291,7 @@ pub(crate) fn decisions(cmd: DecisionsCommand) -> Result<ExitCode> {
             };
             Profiles::new(Vec::new()).apply(&mut alert, now, &NoHistory)?;
             let (_, made) = store.insert_alert(&alert, now)?;
-            println!(
+            outln!(
                 "Decision successfully added: {kind} on {scope}:{value} for {duration} (id {})",
                 made.first().map_or(0, |d| d.id)
             );
@@ -325,7 +333,7 @@ pub(crate) fn decisions(cmd: DecisionsCommand) -> Result<ExitCode> {
             };
             Profiles::new(Vec::new()).apply(&mut alert, now, &NoHistory)?;
             let (_, made) = store.insert_alert(&alert, now)?;
-            println!("{} decision(s) imported", made.len());
+            outln!("{} decision(s) imported", made.len());
         }
         DecisionsCommand::Delete {
             select,
@@ -348,7 +356,7 @@ pub(crate) fn decisions(cmd: DecisionsCommand) -> Result<ExitCode> {
             }
             let (_, mut store) = store(&config)?;
             let n = store.delete_decisions(&filter, now)?;
-            println!("{n} decision(s) deleted");
+            outln!("{n} decision(s) deleted");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -423,7 +431,7 @@ pub(crate) fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
             let (_, store) = store(&config)?;
             let list = store.alerts(Some(limit), None)?;
             if output == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                outln!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(ExitCode::SUCCESS);
             }
             let rows: Vec<Vec<String>> = list
@@ -463,25 +471,25 @@ pub(crate) fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
                 bail!("no alert with id {id}");
             };
             if output == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&a)?);
+                outln!("{}", serde_json::to_string_pretty(&a)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(" - ID           : {}", a.id);
-            println!(" - Date         : {}", a.created_at);
-            println!(" - Machine      : {}", a.machine_id);
-            println!(" - Simulation   : {}", a.simulated);
-            println!(" - Reason       : {}", a.scenario);
-            println!(" - Events Count : {}", a.events_count);
-            println!(" - Scope:Value  : {}:{}", a.source.scope, a.source.value);
-            println!(" - Country      : {}", a.source.cn);
-            println!(" - AS           : {}", a.source.as_name);
-            println!(" - Begin        : {}", a.start_at);
-            println!(" - End          : {}", a.stop_at);
-            println!(" - UUID         : {}", a.uuid);
+            outln!(" - ID           : {}", a.id);
+            outln!(" - Date         : {}", a.created_at);
+            outln!(" - Machine      : {}", a.machine_id);
+            outln!(" - Simulation   : {}", a.simulated);
+            outln!(" - Reason       : {}", a.scenario);
+            outln!(" - Events Count : {}", a.events_count);
+            outln!(" - Scope:Value  : {}:{}", a.source.scope, a.source.value);
+            outln!(" - Country      : {}", a.source.cn);
+            outln!(" - AS           : {}", a.source.as_name);
+            outln!(" - Begin        : {}", a.start_at);
+            outln!(" - End          : {}", a.stop_at);
+            outln!(" - UUID         : {}", a.uuid);
             let now = Utc::now();
             let ds = a.decisions.clone().unwrap_or_default();
             if !ds.is_empty() {
-                println!("\n - Active Decisions  :");
+                outln!("\n - Active Decisions  :");
                 table(
                     &[
                         "ID",
@@ -495,14 +503,14 @@ pub(crate) fn alerts(cmd: AlertsCommand) -> Result<ExitCode> {
                 );
             }
             if !a.events.is_empty() {
-                println!("\n - Events  :");
+                outln!("\n - Events  :");
                 for e in &a.events {
                     let meta: Vec<String> = e
                         .meta
                         .iter()
                         .map(|m| format!("{}={}", m.key, m.value))
                         .collect();
-                    println!("   {} {}", e.timestamp, meta.join(" "));
+                    outln!("   {} {}", e.timestamp, meta.join(" "));
                 }
             }
         }
@@ -536,9 +544,9 @@ pub(crate) fn query(args: QueryArgs) -> Result<ExitCode> {
         let store = open_store(&cfg)?;
         store.query_text(&args.sql)?
     };
-    println!("{}", names.join("\t"));
+    outln!("{}", names.join("\t"));
     for r in rows {
-        println!("{}", r.join("\t"));
+        outln!("{}", r.join("\t"));
     }
     Ok(ExitCode::SUCCESS)
 }
