@@ -184,6 +184,8 @@ pub(crate) async fn list(
     let mut until = None;
     let mut checks: Vec<AlertCheck> = Vec::new();
     let mut span_q: Vec<(String, String)> = Vec::new();
+    // As CrowdSec: simulated alerts only with `simulated=true`.
+    let mut with_simulated = false;
     for (k, v) in &params {
         let v = v.clone();
         match k.as_str() {
@@ -206,7 +208,7 @@ pub(crate) async fn list(
             "decision_type" => checks.push(Box::new(move |a| {
                 a.decisions.iter().flatten().any(|d| d.kind == v)
             })),
-            "simulated" if parse_bool(&v) != Some(true) => checks.push(Box::new(|a| !a.simulated)),
+            "simulated" => with_simulated = parse_bool(&v) == Some(true),
             "has_active_decision" => {
                 let want = parse_bool(&v).unwrap_or(false);
                 checks.push(Box::new(move |a| {
@@ -216,6 +218,9 @@ pub(crate) async fn list(
             "ip" | "range" | "contains" => span_q.push((k.clone(), v)),
             _ => {}
         }
+    }
+    if !with_simulated {
+        checks.push(Box::new(|a| !a.simulated));
     }
     let span = DecisionQuery::parse(&span_q, Route::Decisions)?;
     let alerts = st.store().alerts(None, since)?;

@@ -721,3 +721,31 @@ fn addresses_with_several_decisions_stay_findable_as_they_expire() {
     assert_eq!(idx.prune(t0() + TimeDelta::hours(4)), 1);
     assert!(idx.read().candidates_for(&span).is_empty());
 }
+
+#[tokio::test]
+async fn simulated_alerts_and_decisions_are_shown_only_on_request() {
+    let a = api();
+    let sim = r#"[{"capacity":5,"decisions":null,"events":[],"events_count":6,"leakspeed":"10s","message":"m",
+      "remediation":true,"scenario":"crowdsecurity/ssh-bf","scenario_hash":"h","scenario_version":"0.3","simulated":true,
+      "source":{"scope":"Ip","value":"3.3.3.3"},"start_at":"2026-05-01T11:59:57Z","stop_at":"2026-05-01T12:00:00Z"}]"#;
+    assert_eq!(a.machine(Method::POST, "/v1/alerts", sim).await.status, 201);
+    assert_eq!(a.machine(Method::GET, "/v1/alerts", "").await.body, "null");
+    let r = a
+        .machine(Method::GET, "/v1/alerts?simulated=true", "")
+        .await;
+    assert!(r.body.contains("3.3.3.3"), "{}", r.body);
+    assert_eq!(
+        a.bouncer(Method::GET, "/v1/decisions?ip=3.3.3.3")
+            .await
+            .body,
+        "null"
+    );
+    let r = a
+        .bouncer(Method::GET, "/v1/decisions?ip=3.3.3.3&simulated=true")
+        .await;
+    assert_eq!(decisions(&r.body).len(), 1, "{}", r.body);
+    let r = a
+        .bouncer(Method::GET, "/v1/decisions/stream?startup=true")
+        .await;
+    assert!(!r.body.contains("3.3.3.3"));
+}
