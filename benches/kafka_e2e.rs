@@ -42,9 +42,10 @@ fn fast_producer(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
         .unwrap()
 }
 
-/// Benign traffic: one failure per address (never an overflow).
+/// Benign traffic: one failure per public address (never an overflow; private ranges are
+/// whitelisted by the default content).
 fn benign(i: u64, t: chrono::DateTime<Utc>) -> String {
-    let ip = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+    let ip = format!("45.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
     ssh_failure(t, "web-1", &ip)
 }
 

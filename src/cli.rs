@@ -27,6 +27,20 @@ pub enum Command {
     /// Distributed mode administration.
     #[command(subcommand)]
     Kafka(KafkaCommand),
+    /// Manage the bouncers allowed to pull decisions from the Local API.
+    #[command(subcommand)]
+    Bouncers(crate::cli_admin::BouncersCommand),
+    /// Manage the machines (agents) allowed to push alerts to the Local API.
+    #[command(subcommand)]
+    Machines(crate::cli_admin::MachinesCommand),
+    /// List, add and delete decisions.
+    #[command(subcommand)]
+    Decisions(crate::cli_admin::DecisionsCommand),
+    /// List and inspect alerts.
+    #[command(subcommand)]
+    Alerts(crate::cli_admin::AlertsCommand),
+    /// Run an SQL query on the ClickHouse archive, or on the embedded store.
+    Query(crate::cli_admin::QueryArgs),
     /// Check the configuration and exit (78 when invalid).
     Validate(ConfigArg),
     /// Print the version.

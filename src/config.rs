@@ -7,6 +7,8 @@
 //! storage:  { path: ..., alert_retention: 30d }    # palisade_publish::StorageSpec
 //! sources:  [ CrowdSec acquisition entries ]      # palisade_ingest::source
 //! kafka:    { brokers: [...], topics: ... }       # crate::kafka::KafkaSpec (distributed mode)
+//! api:      { listen: 127.0.0.1:8080 }             # palisade_publish::lapi::ApiSpec
+//! archive:  { url: http://127.0.0.1:8123 }         # palisade_publish::archive::ArchiveSpec
 //! ```
 //!
 //! Missing sections and fields take their defaults. When no file is given, Palisade reads
@@ -22,7 +24,9 @@ use palisade_enrich::EnrichSpec;
 use palisade_expr::DataFiles;
 use palisade_ingest::parser::{ParserSet, ParsersSpec};
 use palisade_ingest::source::{compile_sources, SourceConfig};
-use palisade_publish::{ProfilesConfig, ProfilesSpec, StorageConfig, StorageSpec};
+use palisade_publish::archive::{ArchiveConfig, ArchiveSpec};
+use palisade_publish::lapi::{ApiConfig, ApiSpec};
+use palisade_publish::{Profiles, ProfilesConfig, ProfilesSpec, StorageConfig, StorageSpec};
 use palisade_runtime::bus::BusSpec;
 use palisade_runtime::clock::SystemClock;
 use palisade_runtime::config::{join_key, ConfigError, ConfigErrors, YamlDoc};
@@ -52,6 +56,8 @@ const SECTIONS: &[&str] = &[
     "postoverflows",
     "profiles",
     "kafka",
+    "api",
+    "archive",
 ];
 
 /// The validated configuration.
@@ -81,6 +87,12 @@ pub struct Config {
     pub profiles: ProfilesConfig,
     /// The distributed mode's Kafka settings, when the section is present.
     pub kafka: Option<KafkaConfig>,
+    /// The Local API, when `api.listen` is set.
+    pub api: Option<ApiConfig>,
+    /// The profiles again, for the Local API (alerts pushed by agents), when it runs.
+    pub api_profiles: Option<Profiles>,
+    /// The ClickHouse archive, when `archive.url` is set.
+    pub archive: Option<ArchiveConfig>,
 }
 
 /// Which file to read: the explicit one, `$PALISADE_CONFIG`, the system one, or the embedded one.
@@ -252,8 +264,20 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
         .profiles
         .as_ref()
         .map(|(n, t)| (n.as_str(), t.as_str()));
+    let api_profiles_spec = profiles_spec.clone();
     let profiles =
         profiles_spec.compile_with_default(&doc, "profiles", default_profiles, &mut errors);
+    let api_spec: ApiSpec = decode_section(&doc, "api", &mut errors);
+    let api = api_spec.compile(&doc, "api", &mut errors);
+    let archive_spec: ArchiveSpec = decode_section(&doc, "archive", &mut errors);
+    let archive = archive_spec.compile(&doc, "archive", &mut errors);
+    // The Local API applies the same profiles to the alerts agents push; compiled profiles are
+    // not shared between the stage and the API, so compile them a second time.
+    let api_profiles = api.as_ref().and_then(|_| {
+        api_profiles_spec
+            .compile_with_default(&doc, "profiles", default_profiles, &mut Vec::new())
+            .map(|p| p.profiles)
+    });
 
     match (storage, parsers, postoverflows, scenarios, profiles) {
         (Some(storage), Some(parsers), Some(postoverflows), Some(scenarios), Some(profiles))
@@ -272,6 +296,9 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
                 max_buckets: scenarios_spec.max_buckets,
                 profiles,
                 kafka,
+                api,
+                api_profiles,
+                archive,
             })
         }
         _ => Err(ConfigErrors(errors)),

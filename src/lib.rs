@@ -7,6 +7,7 @@
 //! `tests/` can drive the pipeline directly.
 
 pub mod cli;
+pub mod cli_admin;
 pub mod commands;
 pub mod config;
 pub mod content;

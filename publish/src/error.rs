@@ -28,6 +28,9 @@ pub enum PublishError {
         /// The newest version this build knows.
         supported: i64,
     },
+    /// ClickHouse refused a query or could not be reached.
+    #[error("clickhouse: {0}")]
+    ClickHouse(#[from] clickhouse::error::Error),
     /// The alert cannot be published (no scenario, no source value...).
     #[error("invalid alert: {0}")]
     InvalidAlert(String),

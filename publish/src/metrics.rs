@@ -61,3 +61,51 @@ pub static NOTIFICATIONS_DROPPED: MetricDef = MetricDef::counter(
     "palisade_publish_notifications_dropped_total",
     "Notifications dropped because the notification queue was full.",
 );
+
+/// Local API requests, by route, method and status code.
+pub static API_REQUESTS: MetricDef = MetricDef::counter(
+    "palisade_publish_api_requests_total",
+    "Local API requests, by route, method and status code.",
+);
+
+/// Decisions in force in the Local API's decision index.
+pub static API_DECISIONS_ACTIVE: MetricDef = MetricDef::gauge(
+    "palisade_publish_api_decisions_active",
+    "Decisions in force in the Local API's decision index (updated at each sync).",
+);
+
+/// Usage-metrics reports received (`POST /v1/usage-metrics`), by sender kind.
+pub static USAGE_METRICS_RECEIVED: MetricDef = MetricDef::counter(
+    "palisade_publish_usage_metrics_received_total",
+    "Usage-metrics reports received from bouncers and agents, by kind.",
+);
+
+/// Alerts received from machines through the Local API.
+pub static API_ALERTS_RECEIVED: MetricDef = MetricDef::counter(
+    "palisade_publish_api_alerts_received_total",
+    "Alerts pushed by machines (agents, cscli) to the Local API.",
+);
+
+/// Rows inserted into the ClickHouse archive, by table.
+pub static ARCHIVE_ROWS: MetricDef = MetricDef::counter(
+    "palisade_publish_archive_rows_total",
+    "Rows inserted into the ClickHouse archive, by table.",
+);
+
+/// Failed ClickHouse operations (each attempt counts).
+pub static ARCHIVE_ERRORS: MetricDef = MetricDef::counter(
+    "palisade_publish_archive_errors_total",
+    "ClickHouse inserts or spool drains that failed, each attempt counted.",
+);
+
+/// Batches written to the spool because ClickHouse was unreachable.
+pub static ARCHIVE_SPOOLED: MetricDef = MetricDef::counter(
+    "palisade_publish_archive_spooled_batches_total",
+    "Archive batches written to the on-disk spool while ClickHouse was unreachable.",
+);
+
+/// Batches waiting in the spool.
+pub static ARCHIVE_SPOOL_FILES: MetricDef = MetricDef::gauge(
+    "palisade_publish_archive_spool_batches",
+    "Archive batches waiting in the on-disk spool.",
+);

@@ -57,6 +57,25 @@ impl Net {
     }
 }
 
+impl Net {
+    /// The first and last address, as numbers.
+    pub(crate) fn bounds(&self) -> (u128, u128) {
+        let max: u8 = if self.v6 { 128 } else { 32 };
+        let host = u32::from(max) - u32::from(self.prefix);
+        let span = if host >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << host) - 1
+        };
+        (self.base, self.base | span)
+    }
+
+    /// Whether it is an IPv6 address or network.
+    pub(crate) fn is_v6(&self) -> bool {
+        self.v6
+    }
+}
+
 fn width_mask(bits: u8) -> u128 {
     if bits >= 128 {
         u128::MAX

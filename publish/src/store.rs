@@ -8,6 +8,7 @@
 //! * The API is synchronous. Calls are short; call them directly or from `spawn_blocking`.
 
 mod history;
+mod lapi;
 mod rows;
 mod schema;
 #[cfg(test)]
@@ -24,6 +25,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::time::Duration;
 
+pub use lapi::{BouncerRecord, DecisionChange, MachineRecord};
 pub use schema::SCHEMA_VERSION;
 
 /// The SQLite store of alerts and decisions.
@@ -184,8 +186,9 @@ impl Store {
             let until = d.until.map_or(created, to_nanos);
             let inserted = tx.execute(
                 "INSERT INTO decisions
-                   (uuid, alert_id, origin, scenario, scope, value, type, duration, until, created_at, simulated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                   (uuid, alert_id, origin, scenario, scope, value, type, duration, until, created_at, simulated, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM decisions))
                  ON CONFLICT (uuid) DO NOTHING",
                 params![
                     d.uuid,
@@ -249,7 +252,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, PublishError> {
         let now = to_nanos(now);
-        let mut sql = String::from("UPDATE decisions SET until = ?1 WHERE until > ?1");
+        let mut sql = String::from(
+            "UPDATE decisions SET until = ?1, seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM decisions)
+             WHERE until > ?1",
+        );
         let mut args = vec![Value::Integer(now)];
         let mut add = |column: &str, v: Value| {
             args.push(v);
@@ -306,7 +312,7 @@ impl Store {
         body.map(|b| self.read_alert(id, &b)).transpose()
     }
 
-    fn read_alert(&self, id: i64, body: &str) -> Result<Alert, PublishError> {
+    pub(crate) fn read_alert(&self, id: i64, body: &str) -> Result<Alert, PublishError> {
         let mut alert: Alert = serde_json::from_str(body)?;
         alert.id = id;
         let sql =

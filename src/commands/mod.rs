@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+mod admin;
+mod api;
 mod explain;
 mod hubtest;
 mod kafka;
@@ -19,6 +21,11 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Hubtest(crate::cli::HubtestCommand::Run(args)) => hubtest::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Kafka(crate::cli::KafkaCommand::Init(args)) => kafka::init(args),
+        Command::Bouncers(c) => admin::bouncers(c),
+        Command::Machines(c) => admin::machines(c),
+        Command::Decisions(c) => admin::decisions(c),
+        Command::Alerts(c) => admin::alerts(c),
+        Command::Query(args) => admin::query(args),
         Command::Validate(args) => {
             let cfg = crate::config::load(args.config.as_deref())?;
             println!(

@@ -11,14 +11,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
-    let cfg = crate::config::load(args.config.config.as_deref())?;
+    let mut cfg = crate::config::load(args.config.config.as_deref())?;
     palisade_runtime::telemetry::init(&cfg.log);
     if !args.role.is_empty() {
         return super::roles::run(cfg, &args.role);
     }
-    if cfg.sources.is_empty() {
+    if cfg.sources.is_empty() && cfg.api.is_none() && cfg.archive.is_none() {
         bail!(
-            "{}: no sources configured: add a `sources:` list",
+            "{}: no sources configured: add a `sources:` list (or serve only the Local API with `api.listen`)",
             cfg.origin
         );
     }
@@ -34,6 +34,20 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
                     .await
                     .with_context(|| format!("binding the metrics endpoint {addr}"))?;
             tracing::info!(%bound, "Metrics at http://{bound}/metrics");
+        }
+        let api = super::api::start(&mut cfg, &metrics, &shutdown).await?;
+        let archive = super::api::start_archive(&cfg, &metrics, &shutdown)?;
+        if cfg.sources.is_empty() {
+            // Local API only: agents push alerts to it.
+            tracing::info!(config = %cfg.origin, "Palisade started (Local API only).");
+            shutdown.wait().await;
+            if let Some(api) = api {
+                api.await.context("Local API panicked")?;
+            }
+            if let Some(archive) = archive {
+                archive.await.context("archive panicked")?;
+            }
+            return Ok(ExitCode::SUCCESS);
         }
         tracing::info!(config = %cfg.origin, sources = cfg.sources.len(), "Palisade started.");
         let report = pipeline::run(Embedded {
@@ -52,6 +66,13 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             clock: Arc::new(SystemClock),
         })
         .await?;
+        if let Some(api) = api {
+            api.await.context("Local API panicked")?;
+        }
+        // The archive's last step runs after the pipeline drained into the store.
+        if let Some(archive) = archive {
+            archive.await.context("archive panicked")?;
+        }
         tracing::info!(
             lines = report.lines,
             parsed_in = report.parse.items_in,

@@ -43,6 +43,36 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX decisions_scope_value ON decisions (scope, value);
     CREATE INDEX decisions_until ON decisions (until);
     CREATE INDEX decisions_alert_id ON decisions (alert_id);",
+    // 2: the Local API. `seq` orders every change to a decision (insert or expiry) so that
+    // readers in other processes (the Local API's decision index, the ClickHouse archive)
+    // follow the table with `seq > last_seen`; bouncers (API keys stored as SHA-512 hex) and
+    // machines (watchers, passwords as salted PBKDF2-HMAC-SHA256).
+    "ALTER TABLE decisions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE decisions SET seq = id;
+    CREATE INDEX decisions_seq ON decisions (seq);
+    CREATE TABLE bouncers (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT    NOT NULL UNIQUE,
+        key_hash    TEXT    NOT NULL,
+        ip_address  TEXT    NOT NULL DEFAULT '',
+        type        TEXT    NOT NULL DEFAULT '',
+        version     TEXT    NOT NULL DEFAULT '',
+        auth_type   TEXT    NOT NULL DEFAULT 'api-key',
+        created_at  INTEGER NOT NULL,
+        last_pull   INTEGER
+    );
+    CREATE INDEX bouncers_key_hash ON bouncers (key_hash);
+    CREATE TABLE machines (
+        id          INTEGER PRIMARY KEY,
+        machine_id  TEXT    NOT NULL UNIQUE,
+        password    TEXT    NOT NULL,
+        ip_address  TEXT    NOT NULL DEFAULT '',
+        version     TEXT    NOT NULL DEFAULT '',
+        scenarios   TEXT    NOT NULL DEFAULT '',
+        validated   INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL,
+        last_push   INTEGER
+    );",
 ];
 
 /// The schema version this build writes.

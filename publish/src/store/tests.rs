@@ -280,3 +280,46 @@ fn prune_removes_old_expired_decisions_then_their_alerts() {
     );
     assert!(store.alerts(None, None).unwrap().is_empty());
 }
+
+#[test]
+fn analyst_queries_read_but_never_write() {
+    let mut store = Store::open_in_memory().unwrap();
+    store.insert_alert(&alert("1.2.3.4", t0()), t0()).unwrap();
+    let (names, rows) = store
+        .query_text("SELECT value, type FROM decisions")
+        .unwrap();
+    assert_eq!(names, vec!["value", "type"]);
+    assert_eq!(rows, vec![vec!["1.2.3.4".to_string(), "ban".to_string()]]);
+    assert!(store.query_text("DELETE FROM decisions").is_err());
+    assert!(store.query_text("SELEC").is_err());
+    // The connection writes again afterwards.
+    store.insert_alert(&alert("5.6.7.8", t0()), t0()).unwrap();
+    assert_eq!(store.active_decisions(t0()).unwrap().len(), 2);
+}
+
+#[test]
+fn the_change_feed_orders_inserts_and_expiries() {
+    let mut store = Store::open_in_memory().unwrap();
+    store.insert_alert(&alert("1.2.3.4", t0()), t0()).unwrap();
+    store.insert_alert(&alert("5.6.7.8", t0()), t0()).unwrap();
+    let all = store.decision_changes(0, 10).unwrap();
+    assert_eq!(all.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2]);
+    let uuid = all[0].decision.uuid.clone().unwrap();
+    let later = t0() + TimeDelta::minutes(1);
+    assert_eq!(
+        store
+            .expire_decisions(std::slice::from_ref(&uuid), later)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.expire_decisions(&[uuid], later).unwrap(),
+        0,
+        "already expired"
+    );
+    let after = store.decision_changes(2, 10).unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].seq, 3);
+    assert_eq!(after[0].decision.value, "1.2.3.4");
+    assert_eq!(after[0].decision.until, Some(later));
+}
