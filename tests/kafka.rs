@@ -245,3 +245,83 @@ async fn two_detect_instances_count_each_address_across_all_hosts() {
             .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_api_replica_rebuilds_the_active_set_from_the_decision_topic() {
+    let Some(brokers) = brokers(BROKERS) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("replica");
+    let cfg = config(&config_text(&brokers, &prefix, dir.path()));
+    init_topics(&cfg).await;
+    let now = Utc::now();
+    let decision = |ip: &str| palisade_schemas::Decision {
+        duration: "4h".into(),
+        id: 0,
+        origin: "crowdsec".into(),
+        scenario: "palisade/ssh-bf".into(),
+        scope: "Ip".into(),
+        simulated: None,
+        kind: "ban".into(),
+        until: Some(now + TimeDelta::hours(4)),
+        uuid: Some(uuid::Uuid::new_v4().to_string()),
+        value: ip.into(),
+    };
+    let changes = [
+        DecisionChange {
+            action: DecisionAction::Add,
+            decision: decision("192.0.2.10"),
+        },
+        DecisionChange {
+            action: DecisionAction::Add,
+            decision: decision("192.0.2.11"),
+        },
+    ];
+    let mut deleted = changes[1].clone();
+    deleted.action = DecisionAction::Delete;
+    let records: Vec<String> = changes
+        .iter()
+        .chain([&deleted])
+        .map(|c| serde_json::to_string(c).unwrap())
+        .collect();
+    // Written before the replica starts: it must rebuild from the topic alone.
+    let p = producer(&brokers);
+    for (c, r) in changes.iter().chain([&deleted]).zip(&records) {
+        p.send(
+            rdkafka::producer::FutureRecord::to(&format!("{prefix}-decisions"))
+                .key(&c.key())
+                .payload(r.as_str()),
+            rdkafka::util::Timeout::After(Duration::from_secs(10)),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    }
+    let index = palisade_publish::lapi::DecisionIndex::new();
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(palisade::kafka::decisions::follow(
+        cfg.kafka.clone().unwrap(),
+        index.clone(),
+        std::sync::Arc::new(palisade_runtime::clock::SystemClock),
+        shutdown.clone(),
+        Registry::new(),
+    ));
+    let active = |ip: &str| {
+        let ip = ip.to_string();
+        index.find(Utc::now(), &move |d| d.value == ip).len()
+    };
+    let start = std::time::Instant::now();
+    while active("192.0.2.10") == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the replica never saw the decision"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(active("192.0.2.10"), 1);
+    assert_eq!(active("192.0.2.11"), 0, "a deleted decision is not active");
+    shutdown.trigger();
+    task.await.unwrap();
+}

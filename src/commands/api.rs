@@ -10,12 +10,13 @@ use palisade_runtime::shutdown::Shutdown;
 use std::sync::Arc;
 
 /// Opens the API's own connection to the store, loads the decision index and serves the Local
-/// API until shutdown. `None` when the API is not configured.
+/// API until shutdown. `None` when the API is not configured; else the server task and the
+/// index it serves (a Kafka-mode replica also feeds it from the decision topic).
 pub(crate) async fn start(
     cfg: &mut Config,
     metrics: &Registry,
     shutdown: &Shutdown,
-) -> Result<Option<tokio::task::JoinHandle<()>>> {
+) -> Result<Option<(tokio::task::JoinHandle<()>, DecisionIndex)>> {
     let Some(api) = cfg.api.clone() else {
         return Ok(None);
     };
@@ -43,11 +44,12 @@ pub(crate) async fn start(
         cfg.storage.decision_retention,
         metrics,
     ));
+    let index = state.index().clone();
     let (bound, handle) = lapi::serve(state, shutdown.clone())
         .await
         .with_context(|| format!("starting the Local API on {}", api.listen))?;
     tracing::info!(%bound, "Local API at http://{bound}/");
-    Ok(Some(handle))
+    Ok(Some((handle, index)))
 }
 
 /// Starts the ClickHouse archive's follower on its own connection to the store. `None` when the

@@ -10,7 +10,7 @@ use palisade_runtime::shutdown::Shutdown;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-pub(crate) fn run(cfg: Config, role: &[Role]) -> Result<ExitCode> {
+pub(crate) fn run(mut cfg: Config, role: &[Role]) -> Result<ExitCode> {
     let kafka = cfg.kafka.clone().with_context(|| {
         format!(
             "{}: --role needs a `kafka:` section (brokers and topics)",
@@ -18,6 +18,9 @@ pub(crate) fn run(cfg: Config, role: &[Role]) -> Result<ExitCode> {
         )
     })?;
     let wanted = Role::expand(role);
+    if role.contains(&Role::Api) && cfg.api.is_none() {
+        anyhow::bail!("{}: --role api needs an `api:` section", cfg.origin);
+    }
     let store = if wanted.contains(&Role::Publish) {
         Some(
             Store::open(&cfg.storage.path)
@@ -38,6 +41,21 @@ pub(crate) fn run(cfg: Config, role: &[Role]) -> Result<ExitCode> {
             tracing::info!(%bound, "Metrics at http://{bound}/metrics");
         }
         tracing::info!(roles = ?wanted, brokers = %kafka.spec.brokers.join(","), "Palisade roles starting.");
+        let clock: palisade_runtime::clock::SharedClock = Arc::new(SystemClock);
+        let api = match super::api::start(&mut cfg, &metrics, &shutdown).await? {
+            Some((task, index)) => {
+                // A replica's decisions come from the decision topic.
+                tokio::spawn(crate::kafka::decisions::follow(
+                    kafka.clone(),
+                    index,
+                    clock.clone(),
+                    shutdown.clone(),
+                    metrics.clone(),
+                ));
+                Some(task)
+            }
+            None => None,
+        };
         let report = roles::run(Roles {
             kafka: &kafka,
             roles: wanted,
@@ -48,11 +66,14 @@ pub(crate) fn run(cfg: Config, role: &[Role]) -> Result<ExitCode> {
             store,
             storage: &cfg.storage,
             profiles: Some(cfg.profiles),
-            shutdown,
+            shutdown: shutdown.clone(),
             metrics,
-            clock: Arc::new(SystemClock),
+            clock,
         })
         .await?;
+        if let Some(api) = api {
+            api.await.context("Local API panicked")?;
+        }
         tracing::info!(?report, "Palisade roles stopped; offsets committed.");
         Ok(ExitCode::SUCCESS)
     })

@@ -35,7 +35,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
                     .with_context(|| format!("binding the metrics endpoint {addr}"))?;
             tracing::info!(%bound, "Metrics at http://{bound}/metrics");
         }
-        let api = super::api::start(&mut cfg, &metrics, &shutdown).await?;
+        let api = super::api::start(&mut cfg, &metrics, &shutdown)
+            .await?
+            .map(|(task, _)| task);
         let archive = super::api::start_archive(&cfg, &metrics, &shutdown)?;
         if cfg.sources.is_empty() {
             // Local API only: agents push alerts to it.

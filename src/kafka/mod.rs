@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod consumer;
+pub mod decisions;
 pub mod metrics;
 pub mod producer;
 pub mod roles;

@@ -46,6 +46,9 @@ pub enum Role {
     Publish,
     /// The three roles in one process.
     All,
+    /// Only the Local API (`api:` section), its decisions read from the decision topic: a
+    /// replica sharing no database. The API also runs next to any other role when configured.
+    Api,
 }
 
 impl Role {
@@ -55,6 +58,7 @@ impl Role {
             .iter()
             .flat_map(|r| match r {
                 Role::All => vec![Role::Ingest, Role::Detect, Role::Publish],
+                Role::Api => vec![],
                 r => vec![*r],
             })
             .collect();
@@ -69,6 +73,7 @@ impl Role {
             Role::Detect => "detect",
             Role::Publish => "publish",
             Role::All => "all",
+            Role::Api => "api",
         }
     }
 }
@@ -291,7 +296,7 @@ pub async fn run(mut r: Roles<'_>) -> Result<RolesReport> {
                     (Role::Publish, res.map(|(_, rep)| rep))
                 });
             }
-            Role::All => unreachable!("expanded"),
+            Role::All | Role::Api => unreachable!("expanded"),
         }
     }
     let mut first_error = None;
@@ -301,7 +306,7 @@ pub async fn run(mut r: Roles<'_>) -> Result<RolesReport> {
                 Role::Ingest => report.ingest = Some(rep),
                 Role::Detect => report.detect = Some(rep),
                 Role::Publish => report.publish = Some(rep),
-                Role::All => {}
+                Role::All | Role::Api => {}
             },
             Ok((role, Err(e))) => {
                 tracing::error!(role = role.name(), error = %e, "Role failed.");
