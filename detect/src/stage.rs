@@ -12,6 +12,7 @@
 //! ([`ScenarioSet::advance`]): after each batch of replayed events, up to the newest event time
 //! seen; on ticks, up to the clock's time, when the stream is live.
 
+use crate::sql::SqlEngine;
 use chrono::{DateTime, Utc};
 use palisade_runtime::clock::{SharedClock, SystemClock};
 use palisade_runtime::metrics::{Counter, MetricDef, Registry};
@@ -59,6 +60,10 @@ pub trait ScenarioSet: Send + 'static {
     fn advance(&mut self, _now: DateTime<Utc>, _overflows: &mut Vec<Event>) {}
     /// How many scenarios are loaded.
     fn len(&self) -> usize;
+    /// Hands over the SQL scenarios, which the detect stage runs itself ([`SqlEngine`]).
+    fn take_sql(&mut self) -> Vec<crate::sql::SqlScenario> {
+        Vec::new()
+    }
     /// Whether none are loaded.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -83,6 +88,7 @@ pub type PostOverflowHook = Box<dyn FnMut(&mut Event) -> bool + Send>;
 /// The detect stage.
 pub struct DetectStage<S: ScenarioSet> {
     scenarios: S,
+    sql: Option<SqlEngine>,
     clock: SharedClock,
     postoverflow: Option<PostOverflowHook>,
     tick: Option<Duration>,
@@ -101,10 +107,13 @@ pub type OverflowObserver = Box<dyn FnMut(&Event) + Send>;
 
 impl<S: ScenarioSet> DetectStage<S> {
     /// A detect stage over `scenarios`, on the system clock, without postoverflows.
-    pub fn new(scenarios: S, metrics: &Registry) -> Self {
-        let tick = (!scenarios.is_empty()).then_some(Duration::from_secs(1));
+    pub fn new(mut scenarios: S, metrics: &Registry) -> Self {
+        let sql = scenarios.take_sql();
+        let sql = (!sql.is_empty()).then(|| SqlEngine::new(sql, metrics));
+        let tick = (!scenarios.is_empty() || sql.is_some()).then_some(Duration::from_secs(1));
         DetectStage {
             scenarios,
+            sql,
             clock: Arc::new(SystemClock),
             postoverflow: None,
             tick,
@@ -158,8 +167,16 @@ impl<S: ScenarioSet> DetectStage<S> {
         }
         let mut pending = Vec::new();
         let now = self.clock.now();
+        if let Some(sql) = self.sql.as_mut() {
+            sql.pour(&e, now);
+        }
         self.scenarios.pour(&mut e, now, &mut pending);
         self.settle(&mut pending, out);
+    }
+
+    /// The SQL scenarios' engine, when SQL scenarios are loaded.
+    pub fn sql(&self) -> Option<&SqlEngine> {
+        self.sql.as_ref()
     }
 
     /// The scenarios.
@@ -229,6 +246,18 @@ impl<S: ScenarioSet> DetectStage<S> {
     fn advance(&mut self, now: DateTime<Utc>, out: &mut Vec<Alert>) {
         let mut pending = Vec::new();
         self.scenarios.advance(now, &mut pending);
+        if let Some(sql) = self.sql.as_mut() {
+            sql.advance(now, &mut pending);
+        }
+        self.settle(&mut pending, out);
+    }
+
+    /// Evaluates every open SQL window (end of input).
+    fn flush_sql(&mut self, out: &mut Vec<Alert>) {
+        let mut pending = Vec::new();
+        if let Some(sql) = self.sql.as_mut() {
+            sql.flush(&mut pending);
+        }
         self.settle(&mut pending, out);
     }
 }
@@ -282,6 +311,8 @@ impl<S: ScenarioSet> Stage for DetectStage<S> {
         if let Some(t) = now {
             self.advance(t, out);
         }
+        // Input is over: every SQL window still open is evaluated with what it has.
+        self.flush_sql(out);
         Ok(())
     }
 }
