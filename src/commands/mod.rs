@@ -4,6 +4,7 @@ mod explain;
 mod hubtest;
 mod replay;
 mod run;
+mod sql_test;
 
 use crate::cli::Command;
 use anyhow::Result;
@@ -16,6 +17,7 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Replay(args) => replay::replay(args),
         Command::Hubtest(crate::cli::HubtestCommand::Run(args)) => hubtest::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::SqlTest(args) => sql_test::run(args),
         Command::Validate(args) => {
             let cfg = crate::config::load(args.config.as_deref())?;
             println!(
