@@ -165,9 +165,10 @@ mod tests {
 
     #[test]
     fn sql_test_takes_a_scenario_a_type_and_files() {
-        let cli =
-            Cli::try_parse_from(["palisade", "sql-test", "s.yaml", "--type", "syslog", "a.log", "b.log"])
-                .unwrap();
+        let cli = Cli::try_parse_from([
+            "palisade", "sql-test", "s.yaml", "--type", "syslog", "a.log", "b.log",
+        ])
+        .unwrap();
         let Command::SqlTest(a) = cli.command else {
             panic!("not sql-test")
         };

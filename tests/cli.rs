@@ -235,10 +235,16 @@ fn sql_test_prints_what_a_scenario_would_have_raised() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("palisade/sql-credential-stuffing: 7 lines (type syslog), 7 parsed, 5 alerts"),
+        text.starts_with(
+            "palisade/sql-credential-stuffing: 7 lines (type syslog), 7 parsed, 5 alerts"
+        ),
         "{text}"
     );
     assert!(text.contains("Ip 192.0.2.33"), "{text}");

@@ -35,7 +35,10 @@ fn events() -> Vec<Event> {
             let t = t0 + TimeDelta::microseconds(i as i64 * 600);
             e.marshaled_time = format_rfc3339_nano(&t);
             for (k, v) in [
-                ("source_ip", format!("10.0.{}.{}", (i % 1000) / 250, i % 250)),
+                (
+                    "source_ip",
+                    format!("10.0.{}.{}", (i % 1000) / 250, i % 250),
+                ),
                 ("log_type", "ssh_failed-auth".to_string()),
                 ("service", "ssh".to_string()),
                 ("target_user", "root".to_string()),

@@ -89,6 +89,9 @@ pub type PostOverflowHook = Box<dyn FnMut(&mut Event) -> bool + Send>;
 pub struct DetectStage<S: ScenarioSet> {
     scenarios: S,
     sql: Option<SqlEngine>,
+    /// Whether a live event was fed: until then ticks do not move SQL watermarks (a replay's
+    /// first batch may come after a tick, and its events would all be late).
+    live_seen: bool,
     clock: SharedClock,
     postoverflow: Option<PostOverflowHook>,
     tick: Option<Duration>,
@@ -114,6 +117,7 @@ impl<S: ScenarioSet> DetectStage<S> {
         DetectStage {
             scenarios,
             sql,
+            live_seen: false,
             clock: Arc::new(SystemClock),
             postoverflow: None,
             tick,
@@ -160,6 +164,7 @@ impl<S: ScenarioSet> DetectStage<S> {
     /// source), synchronously: the stage's `process` does this for every event of a batch.
     pub fn feed(&mut self, mut e: Event, out: &mut Vec<Alert>) {
         self.replaying = e.expect_mode == ExpectMode::TimeMachine;
+        self.live_seen |= !self.replaying;
         if self.replaying {
             if let Some(t) = parse_rfc3339(&e.marshaled_time) {
                 self.event_time = Some(self.event_time.map_or(t, |cur| cur.max(t)));
@@ -246,7 +251,11 @@ impl<S: ScenarioSet> DetectStage<S> {
     fn advance(&mut self, now: DateTime<Utc>, out: &mut Vec<Alert>) {
         let mut pending = Vec::new();
         self.scenarios.advance(now, &mut pending);
-        if let Some(sql) = self.sql.as_mut() {
+        if let Some(sql) = self
+            .sql
+            .as_mut()
+            .filter(|_| self.replaying || self.live_seen)
+        {
             sql.advance(now, &mut pending);
         }
         self.settle(&mut pending, out);

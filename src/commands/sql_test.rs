@@ -69,8 +69,11 @@ pub(crate) fn run(args: SqlTestArgs) -> Result<ExitCode> {
             Output::Human => {
                 writeln!(out, "{summary}")?;
                 for a in &alerts {
-                    let meta: Vec<String> =
-                        a.meta.iter().map(|m| format!("{}={}", m.key, m.value)).collect();
+                    let meta: Vec<String> = a
+                        .meta
+                        .iter()
+                        .map(|m| format!("{}={}", m.key, m.value))
+                        .collect();
                     writeln!(
                         out,
                         "  {} {} .. {}  {} {}  {} events  {}",

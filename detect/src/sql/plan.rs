@@ -6,8 +6,9 @@
 //! * The optimised physical plan tells which columns the query reads (the scans' projection):
 //!   only those are built from events ([`SqlPlan::event_columns`]).
 //! * A window is evaluated by putting its batches in place of the scans (which rebuilds every
-//!   operator, so no state survives between windows) and running the plan on the calling
-//!   thread, with one partition and no spawned task.
+//!   operator, so no state survives between windows) and running the plan with one partition,
+//!   on a scoped thread with its own current-thread Tokio runtime (safe to call from inside the
+//!   pipeline's runtime).
 //! * Hopping windows, when the plan is one grouped aggregation (partial aggregate under a final
 //!   one, nothing else reading `events`, no `window_*` column before the aggregation): each pane
 //!   is pre-aggregated once into partial states, and a window only merges the states of its
@@ -276,8 +277,25 @@ impl SqlPlan {
             .map(|t| t.data)
     }
 
+    /// Runs `plan` to completion on a scoped thread driving a current-thread Tokio runtime: some
+    /// operators spawn Tokio tasks, which a caller blocked inside a multi-thread runtime's worker
+    /// would never let run (the task sits in that worker's local slot: a deadlock).
     fn run(&self, plan: Arc<dyn ExecutionPlan>) -> Result<Vec<RecordBatch>, DataFusionError> {
-        futures::executor::block_on(collect(plan, self.state.task_ctx()))
+        let ctx = self.state.task_ctx();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                rt.block_on(collect(plan, ctx))
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(DataFusionError::Internal(
+                    "query evaluation panicked".into(),
+                ))
+            })
+        })
     }
 
     /// Pane batches with the window columns the query reads added.

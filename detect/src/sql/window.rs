@@ -383,9 +383,9 @@ mod tests {
         }
         // a: [0,15) and [30,48); b: [3,13)
         assert_eq!(close(&mut a, 15, false), vec![(3, 13, 1), (0, 15, 2)]);
-        assert_eq!(a.insert(&ev("a"), 1 * S, &[0]).unwrap(), Placed::Late);
+        assert_eq!(a.insert(&ev("a"), S, &[0]).unwrap(), Placed::Late);
         assert_eq!(a.insert(&ev("c"), 20 * S, &[0]).unwrap(), Placed::Kept);
-        // 22 bridges c's session [20,30) and nothing else for a; 25 bridges a's [30..] only
+        // 21 and 25 join a's open session [30, 38] (within the gap before it)
         a.insert(&ev("a"), 21 * S, &[0]).unwrap();
         a.insert(&ev("a"), 25 * S, &[0]).unwrap();
         assert_eq!(a.held(), 5);
