@@ -1,7 +1,7 @@
 //! SQL scenarios end to end in the detect stage, driven by fixture folders, plus load-time
 //! errors.
 //!
-//! `tests/fixtures/sql/<case>/`:
+//! `tests/sql-fixtures/<case>/`:
 //! * `scenario.yaml` (or `scenario.path`: a path from the repository root, for shipped content);
 //! * `events.jsonl`: one line per batch given to the stage, a batch being one event or an array
 //!   of events: `{"t": "2026-01-01T00:00:10Z", "ip": "10.0.0.1", "type": "ssh_failed-auth",
@@ -122,7 +122,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
 
 #[test]
 fn fixture_cases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sql");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql-fixtures");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
