@@ -206,7 +206,7 @@ enum EventColumn {
     Line(fn(&Event) -> &str, StringBuilder),
     Map(
         fn(&Event) -> &HashMap<String, String>,
-        MapBuilder<StringBuilder, StringBuilder>,
+        Box<MapBuilder<StringBuilder, StringBuilder>>,
     ),
 }
 
@@ -232,11 +232,19 @@ impl EventBatchBuilder {
                 "raw" => EventColumn::Line(|e| &e.line.raw, StringBuilder::new()),
                 "meta" => EventColumn::Map(
                     |e| &e.meta,
-                    MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
+                    Box::new(MapBuilder::new(
+                        None,
+                        StringBuilder::new(),
+                        StringBuilder::new(),
+                    )),
                 ),
                 _ => EventColumn::Map(
                     |e| &e.parsed,
-                    MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
+                    Box::new(MapBuilder::new(
+                        None,
+                        StringBuilder::new(),
+                        StringBuilder::new(),
+                    )),
                 ),
             })
             .collect();
