@@ -440,6 +440,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_tick_before_a_replay_does_not_make_sql_events_late() {
+        let scenarios = crate::Loader::new()
+            .load_texts(&[(
+                "s.yaml",
+                "type: sql\nname: t/sql\nwindow: {type: tumbling, size: 1m}\n\
+                 query: SELECT source_ip FROM events GROUP BY source_ip\nalert: {value: source_ip}\n",
+            )])
+            .unwrap();
+        let r = Registry::new();
+        let mut s = DetectStage::new(crate::BucketEngine::new(scenarios, &r), &r);
+        assert_eq!(
+            s.tick_interval(),
+            Some(Duration::from_secs(1)),
+            "SQL scenarios tick"
+        );
+        let mut out = Vec::new();
+        s.on_tick(Utc::now(), &mut out).await.unwrap();
+        s.process(&mut vec![ev("1.1.1.1", 5)], &mut out)
+            .await
+            .unwrap();
+        s.on_close(&mut out).await.unwrap();
+        assert_eq!(r.total("palisade_detect_sql_late_events_total"), 0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].scenario, "t/sql");
+        assert_eq!(out[0].start_at, "2026-01-01T00:00:00Z");
+    }
+
+    #[tokio::test]
     async fn live_streams_advance_on_ticks() {
         let r = Registry::new();
         let mut s = DetectStage::new(SecondSighting::default(), &r);
