@@ -41,6 +41,8 @@ pub enum Command {
     Alerts(crate::cli_admin::AlertsCommand),
     /// Run an SQL query on the ClickHouse archive, or on the embedded store.
     Query(crate::cli_admin::QueryArgs),
+    /// Backtest scenario files (SQL or not) on logs: print the alerts they would have raised.
+    SqlTest(SqlTestArgs),
     /// Check the configuration and exit (78 when invalid).
     Validate(ConfigArg),
     /// Print the version.
@@ -161,6 +163,28 @@ pub struct ReplayArgs {
     pub files: Vec<String>,
 }
 
+/// `palisade sql-test`.
+#[derive(Debug, Args)]
+pub struct SqlTestArgs {
+    /// The scenario file to run instead of the configured scenarios (every scenario in it).
+    pub scenario: PathBuf,
+    /// The log type (`labels.type`), e.g. syslog, nginx.
+    #[arg(long = "type", short = 't')]
+    pub log_type: String,
+    /// Extra labels, `key=value` (repeatable).
+    #[arg(long = "label", short = 'l', value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+    /// Configuration (its parsers are used; its scenarios and sources are not).
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Log files or globs.
+    #[arg(required = true)]
+    pub files: Vec<String>,
+}
+
 fn parse_label(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -176,6 +200,20 @@ mod tests {
     #[test]
     fn the_cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sql_test_takes_a_scenario_a_type_and_files() {
+        let cli = Cli::try_parse_from([
+            "palisade", "sql-test", "s.yaml", "--type", "syslog", "a.log", "b.log",
+        ])
+        .unwrap();
+        let Command::SqlTest(a) = cli.command else {
+            panic!("not sql-test")
+        };
+        assert_eq!(a.scenario, PathBuf::from("s.yaml"));
+        assert_eq!(a.files, vec!["a.log", "b.log"]);
+        assert!(Cli::try_parse_from(["palisade", "sql-test", "s.yaml", "--type", "x"]).is_err());
     }
 
     #[test]

@@ -222,3 +222,50 @@ fn replay_into_a_closed_pipe_exits_quietly() {
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn sql_test_prints_what_a_scenario_would_have_raised() {
+    let out = palisade()
+        .args([
+            "sql-test",
+            "deploy/content/scenarios/palisade-sql/credential-stuffing.yaml",
+            "--type",
+            "syslog",
+            "tests/fixtures/scenarios/sql-credential-stuffing/input.log",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "palisade/sql-credential-stuffing: 7 lines (type syslog), 7 parsed, 5 alerts"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Ip 192.0.2.33"), "{text}");
+    assert!(text.contains("target_user=deploy"), "{text}");
+    assert!(!text.contains("192.0.2.40"), "{text}");
+}
+
+#[test]
+fn sql_test_reports_a_bad_query_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = write(
+        &dir,
+        "bad.yaml",
+        "type: sql\nname: t/bad\nwindow: {type: tumbling, size: 1m}\nquery: |\n  SELECT source_ip FROM events\n  GROUP BY source_ip HAVING cnt(*) > 2\nalert: {value: source_ip}\n",
+    );
+    let out = palisade()
+        .args(["sql-test", &s, "--type", "syslog", "samples/auth.log"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:6:"), "{err}");
+    assert!(err.contains("query: scenario t/bad:"), "{err}");
+}

@@ -624,4 +624,8 @@ impl ScenarioSet for BucketEngine {
     fn len(&self) -> usize {
         self.scenarios.len()
     }
+
+    fn take_sql(&mut self) -> Vec<crate::sql::SqlScenario> {
+        self.scenarios.take_sql()
+    }
 }

@@ -12,6 +12,7 @@
 //! ([`ScenarioSet::advance`]): after each batch of replayed events, up to the newest event time
 //! seen; on ticks, up to the clock's time, when the stream is live.
 
+use crate::sql::SqlEngine;
 use chrono::{DateTime, Utc};
 use palisade_runtime::clock::{SharedClock, SystemClock};
 use palisade_runtime::metrics::{Counter, MetricDef, Registry};
@@ -70,6 +71,10 @@ pub trait ScenarioSet: Send + 'static {
     fn advance(&mut self, _now: DateTime<Utc>, _overflows: &mut Vec<Event>) {}
     /// How many scenarios are loaded.
     fn len(&self) -> usize;
+    /// Hands over the SQL scenarios, which the detect stage runs itself ([`SqlEngine`]).
+    fn take_sql(&mut self) -> Vec<crate::sql::SqlScenario> {
+        Vec::new()
+    }
     /// Whether none are loaded.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -94,6 +99,10 @@ pub type PostOverflowHook = Box<dyn FnMut(&mut Event) -> bool + Send>;
 /// The detect stage.
 pub struct DetectStage<S: ScenarioSet> {
     scenarios: S,
+    sql: Option<SqlEngine>,
+    /// Whether a live event was fed: until then ticks do not move SQL watermarks (a replay's
+    /// first batch may come after a tick, and its events would all be late).
+    live_seen: bool,
     clock: SharedClock,
     postoverflow: Option<PostOverflowHook>,
     tick: Option<Duration>,
@@ -116,10 +125,14 @@ pub type OverflowObserver = Box<dyn FnMut(&Event) + Send>;
 
 impl<S: ScenarioSet> DetectStage<S> {
     /// A detect stage over `scenarios`, on the system clock, without postoverflows.
-    pub fn new(scenarios: S, metrics: &Registry) -> Self {
-        let tick = (!scenarios.is_empty()).then_some(Duration::from_secs(1));
+    pub fn new(mut scenarios: S, metrics: &Registry) -> Self {
+        let sql = scenarios.take_sql();
+        let sql = (!sql.is_empty()).then(|| SqlEngine::new(sql, metrics));
+        let tick = (!scenarios.is_empty() || sql.is_some()).then_some(Duration::from_secs(1));
         DetectStage {
             scenarios,
+            sql,
+            live_seen: false,
             clock: Arc::new(SystemClock),
             postoverflow: None,
             tick,
@@ -178,6 +191,7 @@ impl<S: ScenarioSet> DetectStage<S> {
     /// source), synchronously: the stage's `process` does this for every event of a batch.
     pub fn feed(&mut self, mut e: Event, out: &mut Vec<Alert>) {
         self.replaying = e.expect_mode == ExpectMode::TimeMachine;
+        self.live_seen |= !self.replaying;
         if self.replaying {
             if let Some(t) = parse_rfc3339(&e.marshaled_time) {
                 self.event_time = Some(self.event_time.map_or(t, |cur| cur.max(t)));
@@ -185,8 +199,16 @@ impl<S: ScenarioSet> DetectStage<S> {
         }
         let mut pending = Vec::new();
         let now = self.clock.now();
+        if let Some(sql) = self.sql.as_mut() {
+            sql.pour(&e, now);
+        }
         self.scenarios.pour(&mut e, now, &mut pending);
         self.settle(&mut pending, out);
+    }
+
+    /// The SQL scenarios' engine, when SQL scenarios are loaded.
+    pub fn sql(&self) -> Option<&SqlEngine> {
+        self.sql.as_ref()
     }
 
     /// The scenarios.
@@ -256,6 +278,22 @@ impl<S: ScenarioSet> DetectStage<S> {
     fn advance(&mut self, now: DateTime<Utc>, out: &mut Vec<Alert>) {
         let mut pending = Vec::new();
         self.scenarios.advance(now, &mut pending);
+        if let Some(sql) = self
+            .sql
+            .as_mut()
+            .filter(|_| self.replaying || self.live_seen)
+        {
+            sql.advance(now, &mut pending);
+        }
+        self.settle(&mut pending, out);
+    }
+
+    /// Evaluates every open SQL window (end of input).
+    fn flush_sql(&mut self, out: &mut Vec<Alert>) {
+        let mut pending = Vec::new();
+        if let Some(sql) = self.sql.as_mut() {
+            sql.flush(&mut pending);
+        }
         self.settle(&mut pending, out);
     }
 }
@@ -332,6 +370,8 @@ impl<S: ScenarioSet> Stage for DetectStage<S> {
         if let Some(t) = now {
             self.advance(t, out);
         }
+        // Input is over: every SQL window still open is evaluated with what it has.
+        self.flush_sql(out);
         Ok(())
     }
 }
@@ -447,6 +487,34 @@ mod tests {
             1,
             "no wall-clock ticks while replaying"
         );
+    }
+
+    #[tokio::test]
+    async fn a_tick_before_a_replay_does_not_make_sql_events_late() {
+        let scenarios = crate::Loader::new()
+            .load_texts(&[(
+                "s.yaml",
+                "type: sql\nname: t/sql\nwindow: {type: tumbling, size: 1m}\n\
+                 query: SELECT source_ip FROM events GROUP BY source_ip\nalert: {value: source_ip}\n",
+            )])
+            .unwrap();
+        let r = Registry::new();
+        let mut s = DetectStage::new(crate::BucketEngine::new(scenarios, &r), &r);
+        assert_eq!(
+            s.tick_interval(),
+            Some(Duration::from_secs(1)),
+            "SQL scenarios tick"
+        );
+        let mut out = Vec::new();
+        s.on_tick(Utc::now(), &mut out).await.unwrap();
+        s.process(&mut vec![ev("1.1.1.1", 5)], &mut out)
+            .await
+            .unwrap();
+        s.on_close(&mut out).await.unwrap();
+        assert_eq!(r.total("palisade_detect_sql_late_events_total"), 0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].scenario, "t/sql");
+        assert_eq!(out[0].start_at, "2026-01-01T00:00:00Z");
     }
 
     #[tokio::test]

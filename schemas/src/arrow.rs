@@ -190,6 +190,128 @@ pub fn events_to_batch(events: &[Event]) -> Result<RecordBatch, SchemaError> {
     Ok(RecordBatch::try_new(event_schema(), columns)?)
 }
 
+/// Builds a batch of some columns of [`event_schema`] row by row, with the event time given by
+/// the caller (SQL scenarios use the time they windowed the event on). Only the columns asked
+/// for are built, so a query reading three columns does not pay for the maps.
+pub struct EventBatchBuilder {
+    schema: SchemaRef,
+    columns: Vec<EventColumn>,
+    rows: usize,
+}
+
+enum EventColumn {
+    Time(TimestampNanosecondBuilder),
+    Meta(&'static str, StringBuilder),
+    LabelType(StringBuilder),
+    Line(fn(&Event) -> &str, StringBuilder),
+    Map(
+        fn(&Event) -> &HashMap<String, String>,
+        Box<MapBuilder<StringBuilder, StringBuilder>>,
+    ),
+}
+
+impl EventBatchBuilder {
+    /// A builder of the columns `projection` (indices into [`event_schema`], ascending).
+    /// Panics if an index is out of range (a caller bug).
+    pub fn new(projection: &[usize]) -> Self {
+        let full = event_schema();
+        let schema = Arc::new(full.project(projection).expect("projection in range"));
+        let columns = projection
+            .iter()
+            .map(|&i| match full.field(i).name().as_str() {
+                "time" => EventColumn::Time(TimestampNanosecondBuilder::new().with_timezone("UTC")),
+                "source_ip" => EventColumn::Meta("source_ip", StringBuilder::new()),
+                "log_type" => EventColumn::Meta("log_type", StringBuilder::new()),
+                "service" => EventColumn::Meta("service", StringBuilder::new()),
+                "country" => EventColumn::Meta("IsoCode", StringBuilder::new()),
+                "asn" => EventColumn::Meta("ASNNumber", StringBuilder::new()),
+                "as_org" => EventColumn::Meta("ASNOrg", StringBuilder::new()),
+                "label_type" => EventColumn::LabelType(StringBuilder::new()),
+                "module" => EventColumn::Line(|e| &e.line.module, StringBuilder::new()),
+                "src" => EventColumn::Line(|e| &e.line.src, StringBuilder::new()),
+                "raw" => EventColumn::Line(|e| &e.line.raw, StringBuilder::new()),
+                "meta" => EventColumn::Map(
+                    |e| &e.meta,
+                    Box::new(MapBuilder::new(
+                        None,
+                        StringBuilder::new(),
+                        StringBuilder::new(),
+                    )),
+                ),
+                _ => EventColumn::Map(
+                    |e| &e.parsed,
+                    Box::new(MapBuilder::new(
+                        None,
+                        StringBuilder::new(),
+                        StringBuilder::new(),
+                    )),
+                ),
+            })
+            .collect();
+        EventBatchBuilder {
+            schema,
+            columns,
+            rows: 0,
+        }
+    }
+
+    /// The schema of the batches built.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Rows appended since the last [`EventBatchBuilder::finish`].
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row was appended since the last [`EventBatchBuilder::finish`].
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one event, at `time_ns` (nanoseconds since the epoch).
+    pub fn append(&mut self, e: &Event, time_ns: i64) -> Result<(), SchemaError> {
+        for c in &mut self.columns {
+            match c {
+                EventColumn::Time(b) => b.append_value(time_ns),
+                EventColumn::Meta(k, b) => {
+                    b.append_option(e.meta.get(*k).filter(|v| !v.is_empty()))
+                }
+                EventColumn::LabelType(b) => b.append_option(e.log_type()),
+                EventColumn::Line(f, b) => b.append_value(f(e)),
+                EventColumn::Map(f, b) => append_map(b, f(e))?,
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows appended so far, as a batch; the builder is empty again.
+    pub fn finish(&mut self) -> Result<RecordBatch, SchemaError> {
+        let columns: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|c| -> ArrayRef {
+                match c {
+                    EventColumn::Time(b) => Arc::new(b.finish()),
+                    EventColumn::Meta(_, b)
+                    | EventColumn::LabelType(b)
+                    | EventColumn::Line(_, b) => Arc::new(b.finish()),
+                    EventColumn::Map(_, b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        let rows = std::mem::take(&mut self.rows);
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &options,
+        )?)
+    }
+}
+
 fn non_empty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
@@ -318,6 +440,37 @@ mod tests {
             .unwrap();
         assert_eq!(parsed.value(0).len(), 1);
         assert_eq!(parsed.value(1).len(), 0);
+    }
+
+    #[test]
+    fn the_projected_builder_matches_the_full_conversion() {
+        let mut events = Vec::new();
+        for i in 0..3 {
+            let mut e = Event::default();
+            e.set_time(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, i).unwrap());
+            e.meta.insert("source_ip".into(), format!("10.0.0.{i}"));
+            e.meta.insert("IsoCode".into(), "FR".into());
+            e.parsed.insert("user".into(), "root".into());
+            e.line.labels.insert("type".into(), "syslog".into());
+            e.line.raw = format!("line {i}");
+            events.push(e);
+        }
+        let full = events_to_batch(&events).unwrap();
+        let all: Vec<usize> = (0..event_schema().fields().len()).collect();
+        let mut b = EventBatchBuilder::new(&all);
+        for e in &events {
+            let t = e.time.unwrap().timestamp_nanos_opt().unwrap();
+            b.append(e, t).unwrap();
+        }
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.finish().unwrap(), full);
+        assert!(b.is_empty());
+        let mut some = EventBatchBuilder::new(&[1, 4, 12]);
+        some.append(&events[0], 0).unwrap();
+        let got = some.finish().unwrap();
+        assert_eq!(got, full.slice(0, 1).project(&[1, 4, 12]).unwrap());
+        let none = EventBatchBuilder::new(&[]).finish().unwrap();
+        assert_eq!(none.num_rows(), 0);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod kafka;
 mod replay;
 mod roles;
 mod run;
+mod sql_test;
 
 use crate::cli::Command;
 use anyhow::Result;
@@ -26,6 +27,7 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Decisions(c) => admin::decisions(c),
         Command::Alerts(c) => admin::alerts(c),
         Command::Query(args) => admin::query(args),
+        Command::SqlTest(args) => sql_test::run(args),
         Command::Validate(args) => {
             let cfg = crate::config::load(args.config.as_deref())?;
             println!(

@@ -51,6 +51,8 @@ struct Doc {
     doc: YamlDoc,
     spec: ScenarioSpec,
     hash: Arc<str>,
+    /// `type: sql` documents, with the file's text (to place query errors).
+    sql: Option<(crate::sql::SqlScenarioSpec, Arc<str>)>,
 }
 
 fn file_error(file: &str, message: String) -> ConfigError {
@@ -119,6 +121,7 @@ impl Loader {
             .with_stash(self.stash.clone());
         let ctx = Contexts::new(base);
         let mut list = Vec::new();
+        let mut sql = Vec::new();
         let mut names = HashSet::new();
         for d in docs {
             let version = self
@@ -129,6 +132,19 @@ impl Loader {
                 .unwrap_or_else(|| "?".to_string());
             if !names.insert(d.spec.name.clone()) {
                 tracing::warn!(scenario = %d.spec.name, file = %d.doc.file(), "Scenario name loaded twice.");
+            }
+            if let Some((spec, text)) = d.sql {
+                let origin = crate::sql::SqlOrigin {
+                    doc: &d.doc,
+                    text: &text,
+                    hash: &d.hash,
+                    version,
+                    simulated: self.simulated.contains(&spec.name),
+                };
+                if let Some(s) = crate::sql::compile(origin, spec, &mut errors) {
+                    sql.push(s);
+                }
+                continue;
             }
             let origin = Origin {
                 doc: &d.doc,
@@ -141,8 +157,8 @@ impl Loader {
             }
         }
         if errors.is_empty() {
-            tracing::info!(count = list.len(), "Loaded scenarios.");
-            Ok(Scenarios { list })
+            tracing::info!(count = list.len(), sql = sql.len(), "Loaded scenarios.");
+            Ok(Scenarios { list, sql })
         } else {
             Err(errors)
         }
@@ -195,6 +211,10 @@ fn parse_docs(name: &str, bytes: &[u8], docs: &mut Vec<Doc>, errors: &mut Vec<Co
         }
     };
     for doc in parsed {
+        if doc.root().get("type").and_then(|v| v.as_str()) == Some("sql") {
+            parse_sql_doc(doc, text, &hash, docs, errors);
+            continue;
+        }
         let spec = match doc.decode::<ScenarioSpec>("", doc.root()) {
             Ok(s) => s,
             Err(mut e) => {
@@ -228,6 +248,40 @@ fn parse_docs(name: &str, bytes: &[u8], docs: &mut Vec<Doc>, errors: &mut Vec<Co
             doc,
             spec,
             hash: hash.clone(),
+            sql: None,
         });
     }
+}
+
+fn parse_sql_doc(
+    doc: YamlDoc,
+    text: &str,
+    hash: &Arc<str>,
+    docs: &mut Vec<Doc>,
+    errors: &mut Vec<ConfigError>,
+) {
+    let spec = match doc.decode::<crate::sql::SqlScenarioSpec>("", doc.root()) {
+        Ok(s) => s,
+        Err(mut e) => {
+            if let Some(n) = doc.root().get("name").and_then(|v| v.as_str()) {
+                e.message = format!("scenario {n}: {}", e.message);
+            }
+            errors.push(e);
+            return;
+        }
+    };
+    if spec.name.is_empty() {
+        errors.push(doc.error("name", "nameless scenario: every scenario needs a name"));
+        return;
+    }
+    docs.push(Doc {
+        doc,
+        spec: ScenarioSpec {
+            name: spec.name.clone(),
+            version: spec.version.clone(),
+            ..ScenarioSpec::default()
+        },
+        hash: hash.clone(),
+        sql: Some((spec, text.into())),
+    });
 }

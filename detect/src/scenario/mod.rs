@@ -174,6 +174,8 @@ impl Scenario {
 #[derive(Debug, Default)]
 pub struct Scenarios {
     pub(crate) list: Vec<Scenario>,
+    /// SQL scenarios (`type: sql`), run by the detect stage next to the buckets.
+    pub(crate) sql: Vec<crate::sql::SqlScenario>,
 }
 
 impl Scenarios {
@@ -206,6 +208,16 @@ impl Scenarios {
         self.list.iter()
     }
 
+    /// The SQL scenarios, in load order.
+    pub fn sql(&self) -> &[crate::sql::SqlScenario] {
+        &self.sql
+    }
+
+    /// Takes the SQL scenarios out (the detect stage runs them).
+    pub fn take_sql(&mut self) -> Vec<crate::sql::SqlScenario> {
+        std::mem::take(&mut self.sql)
+    }
+
     /// By name (the first with that name).
     pub fn get(&self, name: &str) -> Option<&Scenario> {
         self.list.iter().find(|s| s.name == name)
@@ -216,6 +228,9 @@ impl Scenarios {
     pub fn set_simulated<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
         let names: std::collections::HashSet<&str> = names.into_iter().collect();
         for s in &mut self.list {
+            s.simulated = names.contains(s.name.as_str());
+        }
+        for s in &mut self.sql {
             s.simulated = names.contains(s.name.as_str());
         }
     }

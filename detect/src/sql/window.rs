@@ -1,0 +1,413 @@
+//! Event-time windows: which window an event belongs to, the watermark, and when a window closes.
+//!
+//! * Times are nanoseconds since the epoch. Tumbling and hopping windows are aligned on the
+//!   epoch: window `k` is `[k·slide, k·slide + size)` (tumbling: `slide = size`).
+//! * Hopping windows are cut into *panes* of `slide` (`size` must be a multiple of `slide`):
+//!   pane `p` is `[p·slide, (p+1)·slide)` and window `k` is panes `k .. k + size/slide`. An
+//!   event is stored once, in its pane, however many windows it belongs to.
+//! * Session windows are kept per key (`window.key`): a session grows while its events are
+//!   less than `gap` apart; its window is `[first event, last event + gap)`. An event that falls
+//!   within `gap` of two sessions merges them.
+//! * The watermark only moves forward, when the detect stage lets time pass ([`Assigner::advance`]):
+//!   to the newest event time seen on replays, to the clock live. A window closes, and is
+//!   evaluated once, when the watermark reaches its end plus `allowed_lateness`.
+//! * An event is late when every window it belongs to is closed: it is counted and dropped.
+//! * At the end of a replay (`flush`) every open window closes.
+
+use super::accumulate::Pane;
+use palisade_schemas::{Event, SchemaError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A window's bounds, `[start, end)`, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Window {
+    /// First instant in the window.
+    pub start: i64,
+    /// First instant after it.
+    pub end: i64,
+}
+
+/// The column sessions (and Kafka partitions) are keyed by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyColumn {
+    /// A `Meta` key (`source_ip`, `log_type`, `service`; `country` is `IsoCode`, `asn` is
+    /// `ASNNumber`, `as_org` is `ASNOrg`; `meta.K` is any key).
+    Meta(String),
+    /// A `Parsed` key (`parsed.K`).
+    Parsed(String),
+    /// `labels.type` (`label_type`).
+    LabelType,
+}
+
+impl KeyColumn {
+    /// From the name used in YAML: an events column or `meta.K` / `parsed.K`.
+    pub fn parse(s: &str) -> Option<KeyColumn> {
+        if let Some(k) = s.strip_prefix("meta.") {
+            return (!k.is_empty()).then(|| KeyColumn::Meta(k.to_string()));
+        }
+        if let Some(k) = s.strip_prefix("parsed.") {
+            return (!k.is_empty()).then(|| KeyColumn::Parsed(k.to_string()));
+        }
+        let meta = match s {
+            "source_ip" | "log_type" | "service" => s,
+            "country" => "IsoCode",
+            "asn" => "ASNNumber",
+            "as_org" => "ASNOrg",
+            "label_type" => return Some(KeyColumn::LabelType),
+            _ => return None,
+        };
+        Some(KeyColumn::Meta(meta.to_string()))
+    }
+
+    /// The key of an event ("" when it has none).
+    pub fn of<'a>(&self, e: &'a Event) -> &'a str {
+        match self {
+            KeyColumn::Meta(k) => e.meta.get(k).map_or("", String::as_str),
+            KeyColumn::Parsed(k) => e.parsed.get(k).map_or("", String::as_str),
+            KeyColumn::LabelType => e.log_type().unwrap_or(""),
+        }
+    }
+}
+
+/// The kind of window, with its durations in nanoseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowKind {
+    /// Back-to-back windows of `size`.
+    Tumbling {
+        /// Length.
+        size: i64,
+    },
+    /// Windows of `size` starting every `slide`.
+    Hopping {
+        /// Length.
+        size: i64,
+        /// Distance between starts; divides `size`.
+        slide: i64,
+    },
+    /// Per-key sessions closed by `gap` without events.
+    Session {
+        /// Inactivity that ends a session.
+        gap: i64,
+        /// What sessions are kept per.
+        key: KeyColumn,
+    },
+}
+
+impl WindowKind {
+    /// `(size, slide)` of pane windows; `None` for sessions.
+    fn panes(&self) -> Option<(i64, i64)> {
+        match *self {
+            WindowKind::Tumbling { size } => Some((size, size)),
+            WindowKind::Hopping { size, slide } => Some((size, slide)),
+            WindowKind::Session { .. } => None,
+        }
+    }
+}
+
+struct Session {
+    start: i64,
+    last: i64,
+    pane: Pane,
+}
+
+/// Assigns events to windows and closes windows as the watermark moves.
+pub struct Assigner {
+    kind: WindowKind,
+    lateness: i64,
+    watermark: i64,
+    panes: BTreeMap<i64, Pane>,
+    /// The first pane window not closed yet.
+    closed_below: i64,
+    sessions: HashMap<String, Vec<Session>>,
+}
+
+/// What an inserted event became.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// Kept for at least one open window.
+    Kept,
+    /// Every window it belongs to is closed.
+    Late,
+}
+
+fn clamp(v: i128) -> i64 {
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+impl Assigner {
+    /// An assigner with no event, watermark at the beginning of time.
+    pub fn new(kind: WindowKind, lateness: i64) -> Self {
+        Assigner {
+            kind,
+            lateness,
+            watermark: i64::MIN,
+            panes: BTreeMap::new(),
+            closed_below: i64::MIN,
+            sessions: HashMap::new(),
+        }
+    }
+
+    /// The watermark.
+    pub fn watermark(&self) -> i64 {
+        self.watermark
+    }
+
+    /// Events held in open windows.
+    pub fn held(&self) -> usize {
+        self.panes.values().map(Pane::rows).sum::<usize>()
+            + self
+                .sessions
+                .values()
+                .flatten()
+                .map(|s| s.pane.rows())
+                .sum::<usize>()
+    }
+
+    /// Puts `e` (at `t`) in its pane or session, building `columns`.
+    pub fn insert(&mut self, e: &Event, t: i64, columns: &[usize]) -> Result<Placed, SchemaError> {
+        if let Some((_, slide)) = self.kind.panes() {
+            let p = t.div_euclid(slide);
+            if p < self.closed_below {
+                return Ok(Placed::Late);
+            }
+            self.panes.entry(p).or_default().push(e, t, columns)?;
+            return Ok(Placed::Kept);
+        }
+        let WindowKind::Session { gap, key } = &self.kind else {
+            return Ok(Placed::Late);
+        };
+        let gap = *gap;
+        let list = self.sessions.entry(key.of(e).to_string()).or_default();
+        let mut joined: Vec<usize> = (0..list.len())
+            .filter(|&i| {
+                let s = &list[i];
+                i128::from(t) > i128::from(s.start) - i128::from(gap)
+                    && i128::from(t) < i128::from(s.last) + i128::from(gap)
+            })
+            .collect();
+        if joined.is_empty() {
+            if i128::from(t) + i128::from(gap) + i128::from(self.lateness)
+                <= i128::from(self.watermark)
+            {
+                return Ok(Placed::Late);
+            }
+            let mut pane = Pane::default();
+            pane.push(e, t, columns)?;
+            list.push(Session {
+                start: t,
+                last: t,
+                pane,
+            });
+            return Ok(Placed::Kept);
+        }
+        let first = joined.remove(0);
+        // Merge the other sessions this event bridges into the first (highest index first).
+        for &i in joined.iter().rev() {
+            let other = list.swap_remove(i);
+            let s = &mut list[first];
+            s.start = s.start.min(other.start);
+            s.last = s.last.max(other.last);
+            s.pane.absorb(other.pane)?;
+        }
+        let s = &mut list[first];
+        s.start = s.start.min(t);
+        s.last = s.last.max(t);
+        s.pane.push(e, t, columns)?;
+        Ok(Placed::Kept)
+    }
+
+    /// Moves the watermark to `watermark` (never back) and calls `eval` for every window that
+    /// closes, in order of end, with the panes it is made of. `flush` closes every window.
+    pub fn advance<E>(
+        &mut self,
+        watermark: i64,
+        flush: bool,
+        mut eval: impl FnMut(Window, &mut [&mut Pane]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.watermark = self.watermark.max(watermark);
+        let wm = if flush {
+            i128::MAX / 4
+        } else {
+            i128::from(self.watermark)
+        };
+        let lateness = i128::from(self.lateness);
+        if let Some((size, slide)) = self.kind.panes() {
+            let (size, slide) = (i128::from(size), i128::from(slide));
+            let n = size / slide;
+            let below = clamp((wm - size - lateness).div_euclid(slide) + 1);
+            if below <= self.closed_below {
+                return Ok(());
+            }
+            let prev = i128::from(self.closed_below);
+            let mut windows = BTreeSet::new();
+            for &p in self.panes.keys() {
+                let p = i128::from(p);
+                let lo = (p - n + 1).max(prev);
+                let hi = p.min(i128::from(below) - 1);
+                for k in lo..=hi {
+                    windows.insert(k);
+                }
+            }
+            self.closed_below = below;
+            let mut result = Ok(());
+            for k in windows {
+                let w = Window {
+                    start: clamp(k * slide),
+                    end: clamp(k * slide + size),
+                };
+                let mut panes: Vec<&mut Pane> = self
+                    .panes
+                    .range_mut(clamp(k)..clamp(k + n))
+                    .map(|(_, p)| p)
+                    .collect();
+                if result.is_ok() {
+                    result = eval(w, &mut panes);
+                }
+            }
+            self.panes = self.panes.split_off(&below);
+            return result;
+        }
+        let WindowKind::Session { gap, .. } = self.kind else {
+            return Ok(());
+        };
+        let mut closed = Vec::new();
+        for list in self.sessions.values_mut() {
+            let mut i = 0;
+            while i < list.len() {
+                let s = &list[i];
+                if i128::from(s.last) + i128::from(gap) + lateness <= wm {
+                    closed.push(list.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        self.sessions.retain(|_, l| !l.is_empty());
+        closed.sort_by_key(|s| (s.last, s.start));
+        let mut result = Ok(());
+        for mut s in closed {
+            let w = Window {
+                start: s.start,
+                end: clamp(i128::from(s.last) + i128::from(gap)),
+            };
+            if result.is_ok() {
+                result = eval(w, &mut [&mut s.pane]);
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    fn ev(ip: &str) -> Event {
+        let mut e = Event::default();
+        e.meta.insert("source_ip".into(), ip.into());
+        e
+    }
+
+    /// Closes what the watermark `wm` closes; returns `(start s, end s, events)`.
+    fn close(a: &mut Assigner, wm: i64, flush: bool) -> Vec<(i64, i64, usize)> {
+        let mut got = Vec::new();
+        a.advance::<()>(wm * S, flush, |w, panes| {
+            got.push((w.start / S, w.end / S, panes.iter().map(|p| p.rows()).sum()));
+            Ok(())
+        })
+        .unwrap();
+        got
+    }
+
+    #[test]
+    fn tumbling_windows_close_on_the_watermark_plus_lateness() {
+        let mut a = Assigner::new(WindowKind::Tumbling { size: 60 * S }, 10 * S);
+        for t in [1, 30, 59, 61] {
+            assert_eq!(a.insert(&ev("a"), t * S, &[0]).unwrap(), Placed::Kept);
+        }
+        assert_eq!(close(&mut a, 65, false), vec![], "60 + 10 not reached");
+        assert_eq!(
+            a.insert(&ev("a"), 50 * S, &[0]).unwrap(),
+            Placed::Kept,
+            "late but allowed"
+        );
+        assert_eq!(close(&mut a, 70, false), vec![(0, 60, 4)]);
+        assert_eq!(a.insert(&ev("a"), 59 * S, &[0]).unwrap(), Placed::Late);
+        assert_eq!(
+            close(&mut a, 0, false),
+            vec![],
+            "the watermark never goes back"
+        );
+        assert_eq!(a.watermark(), 70 * S);
+        assert_eq!(
+            close(&mut a, 0, true),
+            vec![(60, 120, 1)],
+            "flush closes all"
+        );
+        assert_eq!(a.held(), 0);
+    }
+
+    #[test]
+    fn hopping_windows_share_panes() {
+        let mut a = Assigner::new(
+            WindowKind::Hopping {
+                size: 30 * S,
+                slide: 10 * S,
+            },
+            0,
+        );
+        for t in [5, 15, 25] {
+            a.insert(&ev("a"), t * S, &[0]).unwrap();
+        }
+        assert_eq!(
+            close(&mut a, 30, false),
+            vec![(-20, 10, 1), (-10, 20, 2), (0, 30, 3)]
+        );
+        assert_eq!(
+            a.insert(&ev("a"), 25 * S, &[0]).unwrap(),
+            Placed::Kept,
+            "windows 10..40 and 20..50 are open"
+        );
+        assert_eq!(a.insert(&ev("a"), 9 * S, &[0]).unwrap(), Placed::Late);
+        assert_eq!(close(&mut a, 0, true), vec![(10, 40, 3), (20, 50, 2)]);
+    }
+
+    #[test]
+    fn sessions_are_per_key_and_merge_across_gaps() {
+        let key = KeyColumn::parse("source_ip").unwrap();
+        let mut a = Assigner::new(WindowKind::Session { gap: 10 * S, key }, 0);
+        for (ip, t) in [("a", 0), ("a", 5), ("b", 3), ("a", 30), ("a", 38)] {
+            a.insert(&ev(ip), t * S, &[0]).unwrap();
+        }
+        // a: [0,15) and [30,48); b: [3,13)
+        assert_eq!(close(&mut a, 15, false), vec![(3, 13, 1), (0, 15, 2)]);
+        assert_eq!(a.insert(&ev("a"), S, &[0]).unwrap(), Placed::Late);
+        assert_eq!(a.insert(&ev("c"), 20 * S, &[0]).unwrap(), Placed::Kept);
+        // 21 and 25 join a's open session [30, 38] (within the gap before it)
+        a.insert(&ev("a"), 21 * S, &[0]).unwrap();
+        a.insert(&ev("a"), 25 * S, &[0]).unwrap();
+        assert_eq!(a.held(), 5);
+        assert_eq!(close(&mut a, 0, true), vec![(20, 30, 1), (21, 48, 4)]);
+    }
+
+    #[test]
+    fn key_columns() {
+        assert_eq!(
+            KeyColumn::parse("country"),
+            Some(KeyColumn::Meta("IsoCode".into()))
+        );
+        assert_eq!(
+            KeyColumn::parse("parsed.user"),
+            Some(KeyColumn::Parsed("user".into()))
+        );
+        assert_eq!(KeyColumn::parse("meta."), None);
+        assert_eq!(KeyColumn::parse("nope"), None);
+        let mut e = ev("1.2.3.4");
+        e.parsed.insert("user".into(), "root".into());
+        assert_eq!(KeyColumn::Parsed("user".into()).of(&e), "root");
+        assert_eq!(KeyColumn::parse("source_ip").unwrap().of(&e), "1.2.3.4");
+        assert_eq!(KeyColumn::LabelType.of(&e), "");
+    }
+}
