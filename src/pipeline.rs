@@ -12,14 +12,16 @@ use palisade_detect::stage::DetectStage;
 use palisade_detect::{BucketEngine, EngineConfig, Scenarios};
 use palisade_ingest::parse::{ParseStage, ParserSet};
 use palisade_ingest::source::{SourceConfig, SourceContext};
+use palisade_publish::archive::EventRow;
 use palisade_publish::{
     Notifier, NotifierOptions, ProfilesConfig, PublishStage, StorageConfig, Store,
 };
-use palisade_runtime::bus::{memory, BusSpec, Discard};
+use palisade_runtime::bus::{memory, Batch, BusSender, BusSpec, Discard};
 use palisade_runtime::clock::SharedClock;
 use palisade_runtime::metrics::Registry;
 use palisade_runtime::shutdown::Shutdown;
 use palisade_runtime::stage::{run_stage, StageReport};
+use palisade_runtime::BusError;
 use palisade_schemas::{Alert, Event};
 use std::time::{Duration, Instant};
 
@@ -70,6 +72,40 @@ pub struct Embedded<'a> {
     pub metrics: Registry,
     /// The clock.
     pub clock: SharedClock,
+    /// Where parsed events are copied for the ClickHouse archive (`archive.events`).
+    pub archive_events: Option<tokio::sync::mpsc::Sender<EventRow>>,
+}
+
+/// The parse stage's output when events are archived: each event is copied to the archive's
+/// channel (waiting when it is full, so nothing is dropped), then the batch goes on.
+struct Tee<W> {
+    inner: W,
+    archive: tokio::sync::mpsc::Sender<EventRow>,
+}
+
+impl<W: BusSender<Event>> BusSender<Event> for Tee<W> {
+    async fn send(&mut self, batch: Batch<Event>) -> Result<(), BusError> {
+        for e in &batch.items {
+            // A closed archive channel (the archive stopped) only stops the copies.
+            let _ = self.archive.send(EventRow::from_event(e)).await;
+        }
+        self.inner.send(batch).await
+    }
+}
+
+/// The parse stage's output: the events bus, with the archive's tap when there is one.
+enum ParseOut<W> {
+    Plain(W),
+    Tee(Tee<W>),
+}
+
+impl<W: BusSender<Event>> BusSender<Event> for ParseOut<W> {
+    async fn send(&mut self, batch: Batch<Event>) -> Result<(), BusError> {
+        match self {
+            ParseOut::Plain(w) => w.send(batch).await,
+            ParseOut::Tee(t) => t.send(batch).await,
+        }
+    }
 }
 
 /// Runs the embedded pipeline until every source has stopped and every stage has drained.
@@ -96,6 +132,13 @@ pub async fn run(p: Embedded<'_>) -> Result<PipelineReport> {
 
     let (m, c) = (metrics.clone(), p.clock.clone());
     let parse = ParseStage::new(p.parsers, &metrics);
+    let events_tx = match p.archive_events {
+        Some(archive) => ParseOut::Tee(Tee {
+            inner: events_tx,
+            archive,
+        }),
+        None => ParseOut::Plain(events_tx),
+    };
     let parse = tokio::spawn(async move { run_stage(parse, lines_rx, events_tx, c, &m).await });
     let (m, c) = (metrics.clone(), p.clock.clone());
     let engine = BucketEngine::new(p.scenarios, &metrics).with_config(EngineConfig {

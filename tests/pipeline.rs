@@ -59,6 +59,7 @@ async fn a_replayed_file_goes_through_every_stage() {
         shutdown: Shutdown::new(),
         metrics: metrics.clone(),
         clock: Arc::new(SystemClock),
+        archive_events: None,
     })
     .await
     .unwrap();
@@ -120,6 +121,7 @@ async fn a_live_pipeline_drains_everything_read_on_shutdown() {
                 shutdown,
                 metrics,
                 clock: Arc::new(SystemClock),
+                archive_events: None,
             })
             .await
         })

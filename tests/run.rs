@@ -122,3 +122,99 @@ fn sigterm_drains_the_pipeline_and_exits_zero() {
         "the embedded store was created"
     );
 }
+
+/// With `archive.events`, every parsed event reaches ClickHouse's events table, including those
+/// still in the pipeline at SIGTERM (the archive waits for the pipeline to drain).
+/// PALISADE_CLICKHOUSE_URL is set by scripts/test; without it the test says so and passes.
+#[test]
+fn parsed_events_are_archived_in_clickhouse() {
+    let url = match std::env::var("PALISADE_CLICKHOUSE_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI sets PALISADE_CLICKHOUSE_URL"
+            );
+            eprintln!("skipped: PALISADE_CLICKHOUSE_URL is unset");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    let mut text = String::new();
+    for i in 0..300 {
+        text.push_str(&format!(
+            "Jun 10 06:00:{:02} srv sshd[1]: Failed password for root from 45.1.{}.{} port 22 ssh2\n",
+            i % 60,
+            i / 250,
+            i % 250 + 1
+        ));
+    }
+    std::fs::write(&log, "").unwrap();
+    let db = format!("palisade_events_{}", std::process::id());
+    let port = free_port();
+    let cfg = dir.path().join("palisade.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "log: {{format: json}}\nmetrics: {{listen_addr: '127.0.0.1:{port}'}}\nstorage: {{path: '{}'}}\narchive: {{url: '{url}', database: {db}, events: true, flush_interval: 200ms, spool_dir: '{}'}}\nsources:\n  - filenames: ['{}']\n    poll_interval: 20ms\n    labels: {{type: syslog}}\n",
+            dir.path().join("state.db").display(),
+            dir.path().join("spool").display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["run", "-c"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let parsed = || {
+        http_get(port, "/metrics")
+            .map(|m| {
+                metric(
+                    &m,
+                    "palisade_pipeline_stage_out_events_total{stage=\"parse\"}",
+                )
+            })
+            .unwrap_or(0)
+    };
+    wait_until("the metrics endpoint", || {
+        http_get(port, "/metrics").is_some()
+    });
+    // The file is tailed from its end: append once the tail runs.
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    wait_until("the 300 lines parsed", || parsed() >= 300);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+    let q = format!("SELECT count() FROM {db}.events");
+    let out = Command::new("curl")
+        .args(["-sS", "--data-binary", &q, &url])
+        .output()
+        .unwrap();
+    let n: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    let _ = Command::new("curl")
+        .args([
+            "-sS",
+            "--data-binary",
+            &format!("DROP DATABASE IF EXISTS {db}"),
+            &url,
+        ])
+        .output();
+    assert_eq!(n, 300, "every parsed event is archived once");
+}

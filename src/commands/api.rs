@@ -52,13 +52,19 @@ pub(crate) async fn start(
     Ok(Some((handle, index)))
 }
 
+/// The archive's follower task, and the sender of parsed events when `archive.events` is on.
+pub(crate) type ArchiveTask = (
+    tokio::task::JoinHandle<()>,
+    Option<tokio::sync::mpsc::Sender<palisade_publish::archive::EventRow>>,
+);
+
 /// Starts the ClickHouse archive's follower on its own connection to the store. `None` when the
 /// archive is not configured.
 pub(crate) fn start_archive(
     cfg: &Config,
     metrics: &Registry,
     shutdown: &Shutdown,
-) -> Result<Option<tokio::task::JoinHandle<()>>> {
+) -> Result<Option<ArchiveTask>> {
     let Some(archive) = cfg.archive.clone() else {
         return Ok(None);
     };
@@ -66,10 +72,19 @@ pub(crate) fn start_archive(
         tracing::warn!("storage.path is \":memory:\": the archive gets a store of its own and does not see the pipeline's alerts.");
     }
     let url = archive.url.clone();
+    let (events_tx, events_rx) = if archive.events {
+        let (tx, rx) = tokio::sync::mpsc::channel(65_536);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
     let writer = palisade_publish::archive::Archive::new(archive, metrics)?;
     let follower = palisade_publish::archive::ArchiveFollower::new(writer, open_store(cfg)?)?;
     tracing::info!(%url, "ClickHouse archive on.");
-    Ok(Some(tokio::spawn(follower.run(None, shutdown.clone()))))
+    Ok(Some((
+        tokio::spawn(follower.run(events_rx, shutdown.clone())),
+        events_tx,
+    )))
 }
 
 /// Opens the configured store for a command-line tool.

@@ -45,6 +45,7 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
         shutdown: Shutdown::new(),
         metrics: Registry::new(),
         clock: Arc::new(SystemClock),
+        archive_events: None,
     }))?;
     if !report.source_errors.is_empty() {
         bail!("replay failed: {}", report.source_errors.join("; "));

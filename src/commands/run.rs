@@ -38,9 +38,14 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         let api = super::api::start(&mut cfg, &metrics, &shutdown)
             .await?
             .map(|(task, _)| task);
-        let archive = super::api::start_archive(&cfg, &metrics, &shutdown)?;
+        let (archive, archive_events) = match super::api::start_archive(&cfg, &metrics, &shutdown)?
+        {
+            Some((task, events)) => (Some(task), events),
+            None => (None, None),
+        };
         if cfg.sources.is_empty() {
-            // Local API only: agents push alerts to it.
+            // Local API only: agents push alerts to it. No pipeline, so no events to archive.
+            drop(archive_events);
             tracing::info!(config = %cfg.origin, "Palisade started (Local API only).");
             shutdown.wait().await;
             if let Some(api) = api {
@@ -66,6 +71,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             shutdown,
             metrics,
             clock: Arc::new(SystemClock),
+            archive_events,
         })
         .await?;
         if let Some(api) = api {

@@ -49,6 +49,7 @@ pub(crate) fn run(args: SqlTestArgs) -> Result<ExitCode> {
         shutdown: Shutdown::new(),
         metrics: Registry::new(),
         clock: Arc::new(SystemClock),
+        archive_events: None,
     }))?;
     if !report.source_errors.is_empty() {
         bail!("sql-test failed: {}", report.source_errors.join("; "));

@@ -404,28 +404,42 @@ impl ArchiveFollower {
     }
 
     /// Runs until shutdown: a step every `flush_interval`, events taken from `events` when given,
-    /// and a last step after the shutdown signal.
+    /// and a last step after the shutdown signal. With `events`, it goes on after the signal until
+    /// every sender is gone (the pipeline drained), so that no event read is left unarchived.
     pub async fn run(
         mut self,
         mut events: Option<tokio::sync::mpsc::Receiver<EventRow>>,
         shutdown: Shutdown,
     ) {
         let mut tick = tokio::time::interval(self.archive.cfg.flush_interval);
+        let mut stopping = false;
         loop {
-            let stop = tokio::select! {
-                _ = shutdown.wait() => true,
-                _ = tick.tick() => false,
-            };
+            if !stopping {
+                stopping = tokio::select! {
+                    _ = shutdown.wait() => true,
+                    _ = tick.tick() => false,
+                };
+            } else {
+                tick.tick().await;
+            }
             let mut pending = Vec::new();
+            let mut closed = true;
             if let Some(rx) = events.as_mut() {
-                while let Ok(e) = rx.try_recv() {
-                    pending.push(e);
+                loop {
+                    match rx.try_recv() {
+                        Ok(e) => pending.push(e),
+                        Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                            closed = false;
+                            break;
+                        }
+                        Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
+                    }
                 }
             }
             if let Err(error) = self.step(pending).await {
                 tracing::error!(%error, "Archive step failed; retrying at the next tick.");
             }
-            if stop {
+            if stopping && closed {
                 break;
             }
         }

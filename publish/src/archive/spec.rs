@@ -11,7 +11,7 @@
 //!   spool_dir: /var/lib/palisade/spool   # batches wait here while ClickHouse is unreachable
 //!   retries: 3                       # attempts before a batch goes to the spool
 //!   backoff: 200ms                   # first wait between attempts; doubles, at most 30s
-//!   events: false                    # parsed events too: not wired yet (true is refused)
+//!   events: false                    # parsed events too (embedded mode: a tap after the parse stage)
 //! ```
 
 use palisade_runtime::config::{join_key, parse_duration, ConfigError, YamlDoc};
@@ -41,7 +41,7 @@ pub struct ArchiveSpec {
     pub retries: u32,
     /// The first wait between attempts (doubles each time, at most 30 s).
     pub backoff: String,
-    /// Also archive parsed events (not wired into the pipeline yet: `true` is refused).
+    /// Also archive parsed events (the embedded pipeline taps the parse stage's output).
     pub events: bool,
 }
 
@@ -150,14 +150,6 @@ impl ArchiveSpec {
         };
         let flush = duration("flush_interval", &self.flush_interval);
         let backoff = duration("backoff", &self.backoff);
-        if self.events {
-            // The rows, the table and ArchiveFollower::run's event channel exist; the tap on the
-            // pipeline's event bus does not yet.
-            errors.push(doc.error(
-                &join_key(path, "events"),
-                "archiving parsed events is not wired into the pipeline yet; leave it false",
-            ));
-        }
         if !url.is_empty() && self.spool_dir.trim().is_empty() {
             errors.push(doc.error(&join_key(path, "spool_dir"), "must be a directory"));
         }
