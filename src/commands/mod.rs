@@ -2,6 +2,7 @@
 
 mod admin;
 mod api;
+mod bouncer;
 mod explain;
 mod hubtest;
 mod kafka;
@@ -26,6 +27,7 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Decisions(c) => admin::decisions(c),
         Command::Alerts(c) => admin::alerts(c),
         Command::Query(args) => admin::query(args),
+        Command::Bouncer(args) => bouncer::run(args),
         Command::Validate(args) => {
             let cfg = crate::config::load(args.config.as_deref())?;
             println!(

@@ -149,7 +149,7 @@ impl Nftables {
         v
     }
 
-    /// The table, sets, chains and rules; with `flush`, emptied first.
+    /// The table, sets, chains and rules, emptied first.
     fn skeleton(&self, s: &mut String) {
         let t = &self.spec.table;
         let _ = writeln!(s, "add table inet {t}");
@@ -170,6 +170,8 @@ impl Nftables {
                 "add set inet {t} {set} {{ type {kind}; flags {flags}; size {}; }}",
                 self.spec.set_size
             );
+            // `flush table` empties chains, not sets.
+            let _ = writeln!(s, "flush set inet {t} {set}");
         }
         for hook in &self.spec.hooks {
             let _ = writeln!(

@@ -1,0 +1,411 @@
+//! `palisade bouncer` end to end.
+//!
+//! * nftables inside a network namespace made here: packets from a banned address are dropped,
+//!   other addresses pass, an unban lets them through again, restarts are idempotent, and 100k
+//!   decisions are applied in one batch (needs root and `nft`; skipped otherwise, except under CI).
+//! * The Kafka decision topic to nftables, through the real binary (needs a broker:
+//!   `PALISADE_KAFKA_BROKERS`, set by scripts/test).
+//! * Palisade's Local API to a blocklist feed, through the real binaries; the feed keeps the last
+//!   known set while the API is down and is reconciled when it is back.
+
+mod kafka_support;
+
+use palisade_bounce::backend::nftables::{Nftables, NftablesSpec};
+use palisade_bounce::backend::Backend;
+use palisade_bounce::set::{ActiveSet, Batch};
+use palisade_schemas::{Decision, DecisionAction, DecisionChange};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether the namespace tests can run: root and `nft`. Under CI a missing piece is a failure.
+fn can_use_netns() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let nft = Command::new("nft")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let curl = Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if root && nft && curl {
+        return true;
+    }
+    let why = format!("root: {root}, nft: {nft}, curl: {curl}");
+    assert!(
+        std::env::var("CI").is_err(),
+        "the nftables tests need root, nft and curl ({why})"
+    );
+    eprintln!("skipped: the nftables tests need root, nft and curl ({why})");
+    false
+}
+
+/// A namespace holding the firewall, joined to the host by a veth pair. The host side has the
+/// addresses `.1` and `.3` of the test subnet; the namespace `.2`, with a web server on port 8000.
+struct Netns {
+    name: String,
+    veth: String,
+    subnet: String,
+    server: std::process::Child,
+}
+
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    fn new(tag: u8) -> Netns {
+        let pid = std::process::id();
+        let name = format!("pbn-{pid}-{tag}");
+        let veth = format!("pb{}{tag}", pid % 100_000);
+        let peer = format!("{veth}p");
+        let subnet = format!("10.{}.{}", 200 + tag, pid % 250);
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        let _ = Command::new("ip").args(["link", "del", &veth]).output();
+        sh(&["ip", "netns", "add", &name]);
+        sh(&[
+            "ip", "link", "add", &veth, "type", "veth", "peer", "name", &peer,
+        ]);
+        sh(&["ip", "link", "set", &peer, "netns", &name]);
+        sh(&["ip", "addr", "add", &format!("{subnet}.1/24"), "dev", &veth]);
+        sh(&["ip", "addr", "add", &format!("{subnet}.3/24"), "dev", &veth]);
+        sh(&["ip", "link", "set", &veth, "up"]);
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &name,
+            "ip",
+            "addr",
+            "add",
+            &format!("{subnet}.2/24"),
+            "dev",
+            &peer,
+        ]);
+        sh(&[
+            "ip", "netns", "exec", &name, "ip", "link", "set", &peer, "up",
+        ]);
+        sh(&[
+            "ip", "netns", "exec", &name, "ip", "link", "set", "lo", "up",
+        ]);
+        let python = if std::path::Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
+        let server = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &name,
+                python,
+                "-m",
+                "http.server",
+                "8000",
+                "--bind",
+            ])
+            .arg(format!("{subnet}.2"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ns = Netns {
+            name,
+            veth,
+            subnet,
+            server,
+        };
+        let start = Instant::now();
+        while !ns.reaches(1) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the web server in the namespace did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ns
+    }
+
+    fn addr(&self, host: u8) -> String {
+        format!("{}.{host}", self.subnet)
+    }
+
+    /// Whether an HTTP request from the host address `.host` gets an answer within a second.
+    fn reaches(&self, host: u8) -> bool {
+        Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "--max-time", "1", "--interface"])
+            .arg(self.addr(host))
+            .arg(format!("http://{}:8000/", self.addr(2)))
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn nft(&self) -> Vec<String> {
+        ["ip", "netns", "exec", &self.name, "nft"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn list(&self) -> String {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", &self.name, "nft", "list", "table", "inet", "palisade",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_until(&self, what: &str, mut f: impl FnMut(&Netns) -> bool) {
+        let start = Instant::now();
+        while !f(self) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}; table:\n{}",
+                self.list()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.veth])
+            .output();
+    }
+}
+
+fn decision(scope: &str, value: &str, secs: i64) -> Decision {
+    Decision {
+        duration: format!("{secs}s"),
+        id: 0,
+        origin: "test".into(),
+        scenario: "test/bouncer".into(),
+        scope: scope.into(),
+        simulated: None,
+        kind: "ban".into(),
+        until: Some(chrono::Utc::now() + chrono::TimeDelta::seconds(secs)),
+        uuid: None,
+        value: value.into(),
+    }
+}
+
+fn batch(full: bool, adds: &[Decision], deletes: &[Decision]) -> Batch {
+    let now = chrono::Utc::now();
+    Batch {
+        full,
+        adds: adds
+            .iter()
+            .map(|d| ActiveSet::entry_of(d, now).unwrap())
+            .collect(),
+        deletes: deletes
+            .iter()
+            .map(|d| ActiveSet::entry_of(d, now).unwrap())
+            .collect(),
+    }
+}
+
+#[test]
+fn nftables_drops_banned_addresses_in_a_namespace_and_unbans() {
+    if !can_use_netns() {
+        return;
+    }
+    let ns = Netns::new(1);
+    let spec = NftablesSpec {
+        command: ns.nft(),
+        ..NftablesSpec::default()
+    };
+    let mut fw = Nftables::new(spec.clone());
+    assert!(ns.reaches(3), "before any ban");
+    let banned = decision("Ip", &ns.addr(3), 3600);
+    fw.apply(&batch(
+        true,
+        &[banned.clone(), decision("Ip", "2001:db8::7", 60)],
+        &[],
+    ))
+    .unwrap();
+    assert!(
+        !ns.reaches(3),
+        "packets from the banned address are dropped"
+    );
+    assert!(ns.reaches(1), "other addresses pass");
+    let table = ns.list();
+    assert!(
+        table.contains(&format!("{} timeout 1h", ns.addr(3)))
+            || table.contains(&format!("{} timeout 59m", ns.addr(3))),
+        "{table}"
+    );
+    assert!(table.contains("2001:db8::7"), "{table}");
+    fw.apply(&batch(false, &[], &[banned.clone()])).unwrap();
+    assert!(ns.reaches(3), "the unban lets it through again");
+    // Deleting what is already gone (the kernel expired it) does not fail the batch.
+    fw.apply(&batch(
+        false,
+        &[decision("Ip", "192.0.2.99", 60)],
+        &[banned.clone()],
+    ))
+    .unwrap();
+
+    // A range covering the address, and an address inside it: both sets, no interval conflict.
+    let range = decision("Range", &format!("{}.0/24", ns.subnet), 600);
+    fw.apply(&batch(false, &[range.clone(), banned.clone()], &[]))
+        .unwrap();
+    assert!(
+        !ns.reaches(1) && !ns.reaches(3),
+        "the range drops the whole subnet"
+    );
+    fw.apply(&batch(false, &[], &[range.clone()])).unwrap();
+    assert!(
+        ns.reaches(1) && !ns.reaches(3),
+        "the address stays banned after the range goes"
+    );
+
+    // A restart (a new backend, a full batch) replaces what the previous run left, twice over.
+    for _ in 0..2 {
+        let mut again = Nftables::new(spec.clone());
+        again
+            .apply(&batch(true, &[decision("Ip", "192.0.2.1", 60)], &[]))
+            .unwrap();
+    }
+    assert!(
+        ns.reaches(3),
+        "the restart's set no longer holds the address"
+    );
+    let table = ns.list();
+    assert_eq!(table.matches("table inet palisade").count(), 1, "{table}");
+    assert_eq!(
+        table.matches("ip saddr @ipv4 counter").count(),
+        1,
+        "one rule per set: {table}"
+    );
+    assert!(
+        table.contains("192.0.2.1") && !table.contains("192.0.2.99"),
+        "{table}"
+    );
+
+    // 100k decisions in one batch, as at the start of a big installation.
+    let many: Vec<Decision> = (0..100_000u32)
+        .map(|i| {
+            decision(
+                "Ip",
+                &std::net::Ipv4Addr::from(0x2800_0000 + i).to_string(),
+                3600,
+            )
+        })
+        .collect();
+    let b = batch(true, &many, &[]);
+    let start = Instant::now();
+    Nftables::new(spec.clone()).apply(&b).unwrap();
+    let took = start.elapsed();
+    eprintln!("100000 decisions applied to nftables in {took:?}");
+    assert!(
+        took < Duration::from_secs(20),
+        "100k decisions took {took:?}"
+    );
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "nft",
+            "get",
+            "element",
+            "inet",
+            "palisade",
+            "ipv4",
+            "{ 40.1.134.159 }",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the last of the 100k is in the set: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_bouncer_follows_the_decision_topic_into_nftables() {
+    if !can_use_netns() {
+        return;
+    }
+    let Some(brokers) = kafka_support::brokers("PALISADE_KAFKA_BROKERS") else {
+        return;
+    };
+    let ns = Netns::new(2);
+    let topic = kafka_support::unique("bouncer-decisions");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let producer = kafka_support::producer(&brokers);
+    let send = |c: DecisionChange| {
+        let payload = serde_json::to_string(&c).unwrap();
+        let key = c.key();
+        rt.block_on(async {
+            producer
+                .send(
+                    rdkafka::producer::FutureRecord::to(&topic)
+                        .key(&key)
+                        .payload(&payload),
+                    rdkafka::util::Timeout::After(Duration::from_secs(30)),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .expect("producing a decision");
+        });
+    };
+    // A decision already on the topic before the bouncer starts: the rebuild finds it.
+    send(DecisionChange {
+        action: DecisionAction::Add,
+        decision: decision("Ip", "192.0.2.50", 3600),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bouncer.yaml");
+    let nft: Vec<String> = ns.nft().iter().map(|s| format!("'{s}'")).collect();
+    std::fs::write(
+        &cfg,
+        format!(
+            "log: {{level: info}}\nmetrics: {{enabled: false}}\nsource:\n  kafka: {{brokers: ['{brokers}'], topic: {topic}}}\nbackends:\n  - nftables: {{command: [{}]}}\n",
+            nft.join(", ")
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["bouncer", "-c", cfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("bouncer.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _bouncer = kafka_support::Killed(child);
+    ns.wait_until("the decision already on the topic", |ns| {
+        ns.list().contains("192.0.2.50")
+    });
+    assert!(ns.reaches(3));
+    send(DecisionChange {
+        action: DecisionAction::Add,
+        decision: decision("Ip", &ns.addr(3), 3600),
+    });
+    ns.wait_until("the ban to drop packets", |ns| !ns.reaches(3));
+    assert!(ns.reaches(1), "other addresses pass");
+    send(DecisionChange {
+        action: DecisionAction::Delete,
+        decision: decision("Ip", &ns.addr(3), 3600),
+    });
+    ns.wait_until("the unban to let packets through", |ns| ns.reaches(3));
+    assert!(ns.list().contains("192.0.2.50"));
+}
