@@ -409,3 +409,201 @@ fn the_bouncer_follows_the_decision_topic_into_nftables() {
     ns.wait_until("the unban to let packets through", |ns| ns.reaches(3));
     assert!(ns.list().contains("192.0.2.50"));
 }
+
+fn free_port() -> u16 {
+    kafka_support::free_port()
+}
+
+fn palisade(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "palisade {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One GET; (status, body), or None while nothing listens.
+fn http_get(port: u16, path: &str, headers: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut resp = String::new();
+    c.read_to_string(&mut resp).ok()?;
+    let status = resp.get(9..12)?.parse().ok()?;
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+#[test]
+fn the_bouncer_streams_the_local_api_into_feeds_hooks_and_forward_auth_and_survives_its_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let api_port = free_port();
+    let http_port = free_port();
+    let pcfg = d.join("palisade.yaml");
+    std::fs::write(
+        &pcfg,
+        format!(
+            "log: {{format: json}}\nmetrics: {{enabled: false}}\nstorage: {{path: '{}'}}\napi: {{listen: '127.0.0.1:{api_port}', sync_interval: 100ms}}\n",
+            d.join("state.db").display()
+        ),
+    )
+    .unwrap();
+    let pc = pcfg.to_str().unwrap();
+    palisade(&[
+        "bouncers",
+        "add",
+        "fw",
+        "--key",
+        "bouncer-key-0123456789",
+        "-c",
+        pc,
+    ]);
+    palisade(&[
+        "decisions",
+        "add",
+        "--ip",
+        "192.0.2.10",
+        "--duration",
+        "1h",
+        "--reason",
+        "test/one",
+        "-c",
+        pc,
+    ]);
+    let start_api = || {
+        let child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(["run", "-c", pc])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let api = kafka_support::Killed(child);
+        wait_for("the Local API", || {
+            http_get(api_port, "/health", "").is_some()
+        });
+        api
+    };
+    let api = start_api();
+    let bcfg = d.join("bouncer.yaml");
+    let hook_out = d.join("hook.jsonl");
+    std::fs::write(
+        &bcfg,
+        format!(
+            "metrics: {{enabled: false}}\nsource:\n  lapi: {{url: 'http://127.0.0.1:{api_port}/', api_key: bouncer-key-0123456789, interval: 100ms}}\non_source_loss: open\nbackends:\n  - feed: {{dir: '{feeds}'}}\n  - hook: {{command: [sh, -c, 'cat >> {hook}'], mode: each}}\nhttp: {{listen: '127.0.0.1:{http_port}'}}\n",
+            feeds = d.join("feeds").display(),
+            hook = hook_out.display(),
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["bouncer", "-c", bcfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(d.join("bouncer.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _bouncer = kafka_support::Killed(child);
+    let feed = |name: &str| std::fs::read_to_string(d.join("feeds").join(name)).unwrap_or_default();
+    let hooks = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&hook_out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let auth =
+        |ip: &str| http_get(http_port, "/auth", &format!("X-Real-IP: {ip}\r\n")).map(|r| r.0);
+    wait_for("the startup set in the feed", || {
+        feed("blocklist.txt") == "192.0.2.10\n"
+    });
+    palisade(&[
+        "decisions",
+        "add",
+        "--ip",
+        "192.0.2.11",
+        "--duration",
+        "1h",
+        "--reason",
+        "test/two",
+        "-c",
+        pc,
+    ]);
+    wait_for("a new decision in the feeds", || {
+        feed("blocklist-cidr.txt") == "192.0.2.10/31\n"
+    });
+    assert!(feed("blocklist-nginx.conf").contains("deny 192.0.2.10/31;"));
+    assert_eq!(
+        http_get(http_port, "/feeds/blocklist.txt", "").unwrap().1,
+        "192.0.2.10\n192.0.2.11\n"
+    );
+    assert_eq!(auth("192.0.2.11"), Some(403));
+    assert_eq!(auth("192.0.2.99"), Some(200));
+    wait_for("the hook to hear of both", || hooks().len() == 2);
+    assert!(hooks().iter().all(|h| h["action"] == "add"));
+
+    // The Local API goes away: the last known set stays (fail-open), then changes made meanwhile
+    // are reconciled when it is back.
+    drop(api);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(feed("blocklist.txt"), "192.0.2.10\n192.0.2.11\n");
+    assert_eq!(auth("192.0.2.10"), Some(403));
+    palisade(&["decisions", "delete", "--ip", "192.0.2.10", "-c", pc]);
+    palisade(&[
+        "decisions",
+        "add",
+        "--ip",
+        "198.51.100.1",
+        "--duration",
+        "1h",
+        "--reason",
+        "test/three",
+        "-c",
+        pc,
+    ]);
+    let _api = start_api();
+    wait_for("the reconciliation", || {
+        feed("blocklist.txt") == "192.0.2.11\n198.51.100.1\n"
+    });
+    assert_eq!(auth("192.0.2.10"), Some(200));
+    wait_for("the hook to hear of the reconciliation", || {
+        hooks().len() == 4
+    });
+    let h = hooks();
+    assert!(
+        h[2..]
+            .iter()
+            .any(|h| h["action"] == "delete" && h["decision"]["value"] == "192.0.2.10"),
+        "{h:?}"
+    );
+    assert!(
+        h[2..]
+            .iter()
+            .any(|h| h["action"] == "add" && h["decision"]["value"] == "198.51.100.1"),
+        "{h:?}"
+    );
+}

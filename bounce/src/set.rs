@@ -50,6 +50,16 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Whether `other` is this decision again: same uuid, origin and scenario, and an end within
+    /// two seconds (the Local API sends the time left rounded to the second, so the end computed
+    /// from it moves a little at every pull).
+    pub fn same_as(&self, other: &Entry) -> bool {
+        self.decision.uuid == other.decision.uuid
+            && self.decision.origin == other.decision.origin
+            && self.decision.scenario == other.decision.scenario
+            && (self.until - other.until).num_milliseconds().abs() <= 2000
+    }
+
     /// Seconds left at `now`, rounded up, at least 1 (what a firewall element's timeout gets).
     pub fn seconds_left(&self, now: DateTime<Utc>) -> u64 {
         let ms = (self.until - now).num_milliseconds().max(0) as u64;
@@ -149,7 +159,7 @@ impl ActiveSet {
 
     fn insert(&mut self, e: Entry, out: &mut Batch) {
         if let Some(old) = self.entries.get(&e.key) {
-            if old.until == e.until && old.decision == e.decision {
+            if old.same_as(&e) {
                 return;
             }
             self.by_until.remove(&(old.until, old.key.clone()));

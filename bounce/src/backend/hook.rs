@@ -89,7 +89,7 @@ impl Hook {
             if !self.wanted(e) {
                 continue;
             }
-            if self.known.get(&e.key).is_some_and(|k| k.until == e.until) {
+            if self.known.get(&e.key).is_some_and(|k| k.same_as(e)) {
                 continue;
             }
             self.known.insert(e.key.clone(), e.clone());
