@@ -607,3 +607,157 @@ fn the_bouncer_streams_the_local_api_into_feeds_hooks_and_forward_auth_and_survi
         "{h:?}"
     );
 }
+
+/// Serves `answer(path)` to every request on a thread until the process ends; returns the port.
+fn tiny_server(answer: impl Fn(&str) -> String + Send + 'static) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let body = answer(&path);
+            let _ = write!(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    port
+}
+
+#[test]
+fn nginx_auth_request_blocks_throttles_and_challenges_through_the_bouncer() {
+    if !std::path::Path::new("/usr/sbin/nginx").exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "the nginx test needs Debian's nginx (apt-get install nginx-light)"
+        );
+        eprintln!("skipped: /usr/sbin/nginx is missing (apt-get install nginx-light)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A Local API that knows three decisions, and an upstream application.
+    let lapi = tiny_server(|path| {
+        let d = |v: &str, t: &str| serde_json::json!({"duration":"1h","origin":"cscli","scenario":"test/nginx","scope":"Ip","type":t,"value":v});
+        if path.contains("startup=true") {
+            serde_json::json!({"new": [d("127.0.0.2", "ban"), d("127.0.0.3", "throttle"), d("127.0.0.4", "captcha")], "deleted": []}).to_string()
+        } else {
+            r#"{"new": null, "deleted": null}"#.to_string()
+        }
+    });
+    let upstream = tiny_server(|_| "hello from upstream\n".to_string());
+    let bport = free_port();
+    std::fs::write(
+        d.join("block.html"),
+        "<h1>Blocked: {ip} by {scenario}</h1>\n",
+    )
+    .unwrap();
+    let bcfg = d.join("bouncer.yaml");
+    std::fs::write(
+        &bcfg,
+        format!(
+            "metrics: {{enabled: false}}\nsource:\n  lapi: {{url: 'http://127.0.0.1:{lapi}/', api_key: k, interval: 1s}}\nhttp:\n  listen: '127.0.0.1:{bport}'\n  block_template: '{}'\n  captcha_url: 'https://challenge.example/'\n  throttle_retry_after_secs: 30\n",
+            d.join("block.html").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["bouncer", "-c", bcfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(d.join("bouncer.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _bouncer = kafka_support::Killed(child);
+    let nport = free_port();
+    let conf = format!(
+        r#"daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{}}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  server {{
+    listen 127.0.0.1:{nport};
+    location / {{
+      auth_request /_palisade;
+      error_page 401 403 = @palisade;
+      proxy_pass http://127.0.0.1:{upstream};
+    }}
+    location = /_palisade {{
+      internal;
+      proxy_pass http://127.0.0.1:{bport}/auth?mode=nginx;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Real-IP $remote_addr;
+    }}
+    location @palisade {{
+      rewrite ^ /page break;
+      proxy_pass http://127.0.0.1:{bport};
+      proxy_set_header X-Real-IP $remote_addr;
+    }}
+  }}
+}}
+"#,
+        d = d.display()
+    );
+    std::fs::write(d.join("nginx.conf"), conf).unwrap();
+    let child = Command::new("/usr/sbin/nginx")
+        .args([
+            "-c",
+            d.join("nginx.conf").to_str().unwrap(),
+            "-p",
+            d.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _nginx = kafka_support::Killed(child);
+    // (status, headers and body) of a request through nginx from a given loopback address.
+    let get = |from: &str| -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["-s", "-i", "--max-time", "5", "--interface", from])
+            .arg(format!("http://127.0.0.1:{nport}/app"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        (status, text)
+    };
+    wait_for("nginx and the bouncer's first pull", || {
+        get("127.0.0.2").0 == 403
+    });
+    let (status, text) = get("127.0.0.1");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("hello from upstream\n"), "{text}");
+    let (_, text) = get("127.0.0.2");
+    assert!(
+        text.contains("<h1>Blocked: 127.0.0.2 by test/nginx</h1>"),
+        "the block page from the template: {text}"
+    );
+    assert!(!text.contains("upstream"));
+    let (status, text) = get("127.0.0.3");
+    assert_eq!(status, 429, "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: 30"),
+        "{text}"
+    );
+    let (status, text) = get("127.0.0.4");
+    assert_eq!(status, 302, "{text}");
+    assert!(
+        text.contains("https://challenge.example/?ip=127.0.0.4"),
+        "{text}"
+    );
+}
