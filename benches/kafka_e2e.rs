@@ -149,7 +149,7 @@ async fn throughput(brokers: &str, n: usize) {
                 consumed("ingest", &l),
                 consumed("detect", &events)
             );
-            if start.elapsed().as_millis() % 5000 == 0 {
+            if start.elapsed().as_millis().is_multiple_of(5000) {
                 eprintln!(
                     "ingest {} of {n}, events produced {produced}, detect {}",
                     consumed("ingest", &l),

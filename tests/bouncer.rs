@@ -253,13 +253,14 @@ fn nftables_drops_banned_addresses_in_a_namespace_and_unbans() {
         "{table}"
     );
     assert!(table.contains("2001:db8::7"), "{table}");
-    fw.apply(&batch(false, &[], &[banned.clone()])).unwrap();
+    fw.apply(&batch(false, &[], std::slice::from_ref(&banned)))
+        .unwrap();
     assert!(ns.reaches(3), "the unban lets it through again");
     // Deleting what is already gone (the kernel expired it) does not fail the batch.
     fw.apply(&batch(
         false,
         &[decision("Ip", "192.0.2.99", 60)],
-        &[banned.clone()],
+        std::slice::from_ref(&banned),
     ))
     .unwrap();
 
@@ -271,7 +272,8 @@ fn nftables_drops_banned_addresses_in_a_namespace_and_unbans() {
         !ns.reaches(1) && !ns.reaches(3),
         "the range drops the whole subnet"
     );
-    fw.apply(&batch(false, &[], &[range.clone()])).unwrap();
+    fw.apply(&batch(false, &[], std::slice::from_ref(&range)))
+        .unwrap();
     assert!(
         ns.reaches(1) && !ns.reaches(3),
         "the address stays banned after the range goes"
@@ -760,4 +762,73 @@ http {{
         text.contains("https://challenge.example/?ip=127.0.0.4"),
         "{text}"
     );
+}
+
+#[test]
+fn ipset_with_iptables_drops_banned_addresses_in_a_namespace() {
+    if !can_use_netns() {
+        return;
+    }
+    let have = |c: &str| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !(have("ipset") && have("iptables")) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "the ipset test needs ipset and iptables"
+        );
+        eprintln!("skipped: ipset or iptables is missing (apt-get install ipset iptables)");
+        return;
+    }
+    use palisade_bounce::backend::ipset::{Ipset, IpsetSpec};
+    let ns = Netns::new(3);
+    let prefix = |c: &str| -> Vec<String> {
+        ["ip", "netns", "exec", &ns.name, c]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let spec = IpsetSpec {
+        ipset: prefix("ipset"),
+        iptables: prefix("iptables"),
+        ip6tables: prefix("ip6tables"),
+        ..IpsetSpec::default()
+    };
+    let banned = decision("Ip", &ns.addr(3), 3600);
+    let mut fw = Ipset::new(spec.clone());
+    fw.apply(&batch(
+        true,
+        &[banned.clone(), decision("Range", "198.51.100.0/24", 60)],
+        &[],
+    ))
+    .unwrap();
+    assert!(
+        !ns.reaches(3),
+        "packets from the banned address are dropped"
+    );
+    assert!(ns.reaches(1), "other addresses pass");
+    fw.apply(&batch(
+        false,
+        &[],
+        &[banned.clone(), decision("Ip", "192.0.2.77", 60)],
+    ))
+    .unwrap();
+    assert!(ns.reaches(3), "the unban lets it through again");
+    // A restart: the rule is not inserted twice, the set is replaced.
+    Ipset::new(spec.clone())
+        .apply(&batch(true, std::slice::from_ref(&banned), &[]))
+        .unwrap();
+    Ipset::new(spec)
+        .apply(&batch(true, &[banned], &[]))
+        .unwrap();
+    assert!(!ns.reaches(3));
+    let rules = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "iptables", "-S", "INPUT"])
+        .output()
+        .unwrap();
+    let rules = String::from_utf8_lossy(&rules.stdout).into_owned();
+    assert_eq!(rules.matches("palisade-v4").count(), 1, "{rules}");
 }

@@ -430,6 +430,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_is_valid() {
+        let c = compile(
+            "deploy/palisade-bouncer.yaml",
+            include_str!("../../deploy/palisade-bouncer.yaml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.backends.len(), 2);
+        assert!(matches!(c.source, Source::Kafka(_)));
+        assert!(c.http.is_some());
+    }
+
+    #[test]
     fn a_source_is_required() {
         let e = compile("b.yaml", "backends: [{feed: {}}]\n").unwrap_err();
         assert!(e.to_string().contains("source: required"), "{e}");

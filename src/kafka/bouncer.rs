@@ -164,16 +164,14 @@ fn run(spec: KafkaSourceSpec, tx: mpsc::Sender<SourceEvent>, shutdown: Shutdown)
             Some(Err(KafkaError::PartitionEOF(p))) => {
                 at_end.insert(p);
             }
-            Some(Err(e)) => {
-                if healthy {
-                    healthy = false;
-                    tracing::warn!(error = %e, "Decision topic read failed; librdkafka retries.");
-                    if !lost(e.to_string()) {
-                        return;
-                    }
+            Some(Err(e)) if healthy => {
+                healthy = false;
+                tracing::warn!(error = %e, "Decision topic read failed; librdkafka retries.");
+                if !lost(e.to_string()) {
+                    return;
                 }
             }
-            None => {}
+            Some(Err(_)) | None => {}
         }
         if !batch.is_empty()
             && tx

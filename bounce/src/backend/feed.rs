@@ -58,8 +58,7 @@ impl Feed {
     }
 
     fn wanted(&self, e: &Entry) -> Option<Net> {
-        if !self.spec.types.iter().any(|t| *t == e.key.kind)
-            || !matches!(e.key.scope.as_str(), "Ip" | "Range")
+        if !self.spec.types.contains(&e.key.kind) || !matches!(e.key.scope.as_str(), "Ip" | "Range")
         {
             return None;
         }

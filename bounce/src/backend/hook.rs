@@ -63,7 +63,7 @@ impl Hook {
     }
 
     fn wanted(&self, e: &Entry) -> bool {
-        self.spec.types.is_empty() || self.spec.types.iter().any(|t| *t == e.key.kind)
+        self.spec.types.is_empty() || self.spec.types.contains(&e.key.kind)
     }
 
     /// The additions and deletions the hook has to hear about.

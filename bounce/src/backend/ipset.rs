@@ -69,8 +69,7 @@ impl Ipset {
     }
 
     fn wanted(&self, e: &Entry) -> Option<Net> {
-        if !self.spec.types.iter().any(|t| *t == e.key.kind)
-            || !matches!(e.key.scope.as_str(), "Ip" | "Range")
+        if !self.spec.types.contains(&e.key.kind) || !matches!(e.key.scope.as_str(), "Ip" | "Range")
         {
             return None;
         }

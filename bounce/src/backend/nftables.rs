@@ -130,8 +130,8 @@ impl Nftables {
         }
     }
 
-    fn wanted<'a>(&self, e: &'a Entry) -> Option<Net> {
-        if !self.spec.types.iter().any(|t| *t == e.key.kind) {
+    fn wanted(&self, e: &Entry) -> Option<Net> {
+        if !self.spec.types.contains(&e.key.kind) {
             return None;
         }
         if !matches!(e.key.scope.as_str(), "Ip" | "Range") {
