@@ -43,6 +43,8 @@ pub enum Command {
     Query(crate::cli_admin::QueryArgs),
     /// Backtest scenario files (SQL or not) on logs: print the alerts they would have raised.
     SqlTest(SqlTestArgs),
+    /// Enforce decisions: nftables, ipset, hooks, blocklist feeds, HTTP forward-auth.
+    Bouncer(BouncerArgs),
     /// Check the configuration and exit (78 when invalid).
     Validate(ConfigArg),
     /// Print the version.
@@ -55,6 +57,17 @@ pub struct ConfigArg {
     /// Configuration file (default: $PALISADE_CONFIG, /etc/palisade/palisade.yaml, else the embedded default).
     #[arg(long, short = 'c')]
     pub config: Option<PathBuf>,
+}
+
+/// `palisade bouncer`.
+#[derive(Debug, Args)]
+pub struct BouncerArgs {
+    /// The bouncer's configuration file (see docs/BOUNCER.md).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Check the configuration and exit (78 when invalid).
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `palisade run`.

@@ -2,6 +2,7 @@
 
 mod admin;
 mod api;
+mod bouncer;
 mod explain;
 mod hubtest;
 mod kafka;
@@ -28,6 +29,7 @@ pub fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Alerts(c) => admin::alerts(c),
         Command::Query(args) => admin::query(args),
         Command::SqlTest(args) => sql_test::run(args),
+        Command::Bouncer(args) => bouncer::run(args),
         Command::Validate(args) => {
             let cfg = crate::config::load(args.config.as_deref())?;
             println!(

@@ -6,9 +6,11 @@
 //!   commit-after-downstream-ack, dead letters, an idempotent producer and retries.
 //! * [`tracker`]: partition bookkeeping for rebuilding bucket state after a rebalance.
 //! * [`roles`]: `palisade run --role ingest|detect|publish|all`.
+//! * [`bouncer`]: `palisade bouncer`'s source on the decision topic.
 //!
 //! Shipper envelopes are decoded by `palisade_ingest::codec`.
 
+pub mod bouncer;
 pub mod client;
 pub mod consumer;
 pub mod decisions;
