@@ -73,7 +73,8 @@ pub enum SourceEvent {
     },
     /// Messages of the decision topic.
     Topic(Vec<DecisionChange>),
-    /// The topic was read to its end once: what is held is the whole set.
+    /// The topic was read to its end once: what is held is the whole set. (Health is reported
+    /// by [`SourceEvent::Connected`] and [`SourceEvent::Lost`].)
     CaughtUp,
     /// The source answers again (after [`SourceEvent::Lost`]).
     Connected,
@@ -188,6 +189,8 @@ impl Engine {
         };
         let mut set = ActiveSet::new();
         let mut synced = false;
+        // The first loss is logged even before the source ever answered.
+        let mut warned = false;
         loop {
             let wait = set
                 .next_expiry()
@@ -227,25 +230,23 @@ impl Engine {
                     received.add(changes.len() as u64);
                     batch = batch.merge(set.apply_topic(&changes, now));
                 }
-                Some(SourceEvent::CaughtUp) => {
-                    self.health.store(true, Ordering::Relaxed);
-                    connected.set(1);
-                    if !synced {
-                        synced = true;
-                        batch = set.full_batch();
-                        tracing::info!(
-                            decisions = set.len(),
-                            "Active set rebuilt from the decision topic."
-                        );
-                    }
+                Some(SourceEvent::CaughtUp) if !synced => {
+                    synced = true;
+                    batch = set.full_batch();
+                    tracing::info!(
+                        decisions = set.len(),
+                        "Active set rebuilt from the decision topic."
+                    );
                 }
+                Some(SourceEvent::CaughtUp) => {}
                 Some(SourceEvent::Connected) => {
                     self.health.store(true, Ordering::Relaxed);
                     connected.set(1);
                 }
                 Some(SourceEvent::Lost(reason)) => {
                     source_errors.inc();
-                    if self.health.swap(false, Ordering::Relaxed) || !synced {
+                    let was = self.health.swap(false, Ordering::Relaxed);
+                    if was || !std::mem::replace(&mut warned, true) {
                         tracing::warn!(%reason, decisions = set.len(), "Decision source lost; the last known set stays applied.");
                     }
                     connected.set(0);
@@ -331,7 +332,10 @@ mod tests {
             "not before the topic was read"
         );
         assert!(!health.load(Ordering::Relaxed));
+        tx.send(SourceEvent::Connected).await.unwrap();
         tx.send(SourceEvent::CaughtUp).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(health.load(Ordering::Relaxed));
         tx.send(SourceEvent::Lost("gone".into())).await.unwrap();
         tx.send(SourceEvent::Topic(vec![add(decision("192.0.2.3", 60))]))
             .await

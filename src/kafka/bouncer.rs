@@ -9,19 +9,50 @@ use palisade_bounce::config::KafkaSourceSpec;
 use palisade_bounce::engine::SourceEvent;
 use palisade_runtime::shutdown::Shutdown;
 use palisade_schemas::{Decision, DecisionAction, DecisionChange};
+use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Most messages handed to the engine at once.
 const BATCH: usize = 10_000;
 
-fn consumer(spec: &KafkaSourceSpec) -> Result<BaseConsumer, KafkaError> {
+/// Notes transport errors (all brokers down, ...) and partition ends, which librdkafka reports
+/// through the client context rather than through `poll`.
+#[derive(Default, Clone)]
+struct Context {
+    errored: Arc<AtomicBool>,
+    at_end: Arc<Mutex<HashSet<i32>>>,
+}
+
+impl ClientContext for Context {
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error {
+            KafkaError::PartitionEOF(p) => {
+                self.at_end
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(p);
+                return;
+            }
+            KafkaError::Global(RDKafkaErrorCode::PartitionEOF) => return,
+            _ => {}
+        }
+        tracing::warn!(%error, reason, "Kafka client error; librdkafka retries.");
+        self.errored.store(true, Ordering::Relaxed);
+    }
+}
+
+impl ConsumerContext for Context {}
+
+fn consumer(spec: &KafkaSourceSpec, ctx: Context) -> Result<BaseConsumer<Context>, KafkaError> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", spec.brokers.join(","))
         // Required by librdkafka's consumer API; never joined (assign) and never committed.
@@ -34,12 +65,13 @@ fn consumer(spec: &KafkaSourceSpec) -> Result<BaseConsumer, KafkaError> {
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "10")
+        .set("reconnect.backoff.max.ms", "1000")
         .set("topic.metadata.refresh.interval.ms", "5000")
         .set_log_level(RDKafkaLogLevel::Warning);
     for (k, v) in &spec.client {
         c.set(k, v);
     }
-    c.create()
+    c.create_with_context(ctx)
 }
 
 /// A decision change from a message; a tombstone (no payload) deletes its `scope:value`.
@@ -82,7 +114,8 @@ pub fn spawn(
 
 fn run(spec: KafkaSourceSpec, tx: mpsc::Sender<SourceEvent>, shutdown: Shutdown) {
     let lost = |why: String| tx.blocking_send(SourceEvent::Lost(why)).is_ok();
-    let c = match consumer(&spec) {
+    let ctx = Context::default();
+    let c = match consumer(&spec, ctx.clone()) {
         Ok(c) => c,
         Err(e) => {
             lost(format!("Kafka client: {e}"));
@@ -128,9 +161,14 @@ fn run(spec: KafkaSourceSpec, tx: mpsc::Sender<SourceEvent>, shutdown: Shutdown)
         return;
     }
     tracing::info!(topic = %spec.topic, partitions = partitions.len(), "Reading the decision topic from the beginning.");
+    if tx.blocking_send(SourceEvent::Connected).is_err() {
+        return;
+    }
+
     let mut at_end: HashSet<i32> = HashSet::new();
     let mut caught_up = false;
     let mut healthy = true;
+    let mut last_error = Instant::now();
     let mut last_message = Instant::now();
     let mut batch: Vec<DecisionChange> = Vec::new();
     while !shutdown.is_triggered() {
@@ -166,12 +204,31 @@ fn run(spec: KafkaSourceSpec, tx: mpsc::Sender<SourceEvent>, shutdown: Shutdown)
             }
             Some(Err(e)) if healthy => {
                 healthy = false;
+                last_error = Instant::now();
                 tracing::warn!(error = %e, "Decision topic read failed; librdkafka retries.");
                 if !lost(e.to_string()) {
                     return;
                 }
             }
             Some(Err(_)) | None => {}
+        }
+        // A client error: the source is lost until a message arrives or no error was reported
+        // for 3 s (librdkafka retries a down broker at least every second, each time with an
+        // error). A metadata request is no probe: it does not return while the brokers are down.
+        if ctx.errored.swap(false, Ordering::Relaxed) {
+            last_error = Instant::now();
+            if healthy {
+                healthy = false;
+                if !lost("Kafka brokers unreachable".into()) {
+                    return;
+                }
+            }
+        }
+        if !healthy && last_error.elapsed() > Duration::from_secs(3) {
+            healthy = true;
+            if tx.blocking_send(SourceEvent::Connected).is_err() {
+                return;
+            }
         }
         if !batch.is_empty()
             && tx
@@ -180,6 +237,7 @@ fn run(spec: KafkaSourceSpec, tx: mpsc::Sender<SourceEvent>, shutdown: Shutdown)
         {
             return;
         }
+        at_end.extend(ctx.at_end.lock().unwrap_or_else(|e| e.into_inner()).drain());
         if !caught_up
             && (partitions.iter().all(|p| at_end.contains(p))
                 || last_message.elapsed() > Duration::from_secs(1))
