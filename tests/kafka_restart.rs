@@ -105,21 +105,18 @@ async fn a_killed_detect_instance_is_replaced_and_the_attack_is_banned_once() {
         .map(|i| ssh_failure(t0 + TimeDelta::seconds(i), "web-1", "198.51.100.66"))
         .collect();
     produce(&p, &logs, &first).await;
+    let (b, p2) = (brokers.clone(), prefix.clone());
     tokio::task::spawn_blocking(move || {
         wait_for("instance A to consume the 4 events", 90, || {
             metric(a_port, "palisade_kafka_consumed_messages_total") >= 4
         });
-        let commits = metric_with(
-            a_port,
-            "palisade_kafka_offset_commits_total",
-            "outcome=\"ok\"",
-        );
-        wait_for("instance A to commit", 30, || {
-            metric_with(
-                a_port,
-                "palisade_kafka_offset_commits_total",
-                "outcome=\"ok\"",
-            ) > commits
+        // A's progress (the next unprocessed event) is committed past the 4 events.
+        wait_for("instance A to commit its progress", 30, || {
+            committed_sum(
+                &b,
+                &format!("{p2}-detect.progress"),
+                &format!("{p2}-events"),
+            ) >= 4
         });
     })
     .await
