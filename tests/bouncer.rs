@@ -8,7 +8,10 @@
 //! * Palisade's Local API to a blocklist feed, through the real binaries; the feed keeps the last
 //!   known set while the API is down and is reconciled when it is back.
 
+mod common;
 mod kafka_support;
+
+use common::free_port;
 
 use palisade_bounce::backend::nftables::{Nftables, NftablesSpec};
 use palisade_bounce::backend::Backend;
@@ -410,10 +413,6 @@ fn the_bouncer_follows_the_decision_topic_into_nftables() {
     });
     ns.wait_until("the unban to let packets through", |ns| ns.reaches(3));
     assert!(ns.list().contains("192.0.2.50"));
-}
-
-fn free_port() -> u16 {
-    kafka_support::free_port()
 }
 
 fn palisade(args: &[&str]) {

@@ -2,7 +2,10 @@
 //! middle of attacks. Nothing accepted is lost: every attack gets its decision.
 //! PALISADE_TANSU_MEMORY and PALISADE_TANSU_SQLITE name the broker binaries (scripts/test).
 
+mod common;
 mod kafka_support;
+
+use common::free_port;
 
 use chrono::{TimeDelta, Utc};
 use kafka_support::*;

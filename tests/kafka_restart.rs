@@ -2,7 +2,10 @@
 //! an attack (its successor rebuilds the bucket state and raises exactly one decision), and the
 //! roles started while the broker is down.
 
+mod common;
 mod kafka_support;
+
+use common::{free_port, metric_at, wait_for};
 
 use chrono::{TimeDelta, Utc};
 use kafka_support::*;
@@ -10,43 +13,11 @@ use palisade::kafka::Role;
 use palisade_runtime::metrics::Registry;
 use palisade_runtime::shutdown::Shutdown;
 use palisade_schemas::{DecisionAction, DecisionChange};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// The sum of a metric on a process's /metrics (the lines of `name` containing `filter`), 0
-/// when unreachable.
-fn metric_with(port: u16, name: &str, filter: &str) -> u64 {
-    let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) else {
-        return 0;
-    };
-    let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(
-        c,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    );
-    let mut body = String::new();
-    let _ = c.read_to_string(&mut body);
-    body.lines()
-        .filter(|l| l.starts_with(name) && l.contains(filter))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
+use std::time::Duration;
 
 fn metric(port: u16, name: &str) -> u64 {
-    metric_with(port, name, "")
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    metric_at(port, name, "")
 }
 
 /// `palisade run --role detect` as a process with its own metrics port.

@@ -5,17 +5,13 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+
+use common::{free_port, wait_for};
 
 const KEY: &str = "e2e-bouncer-key-0123456789";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One GET with the bouncer key; the body, or None while the server is not up.
 fn get(port: u16, path: &str) -> Option<String> {
@@ -30,17 +26,6 @@ fn get(port: u16, path: &str) -> Option<String> {
     c.read_to_string(&mut resp).ok()?;
     let (head, body) = resp.split_once("\r\n\r\n")?;
     head.starts_with("HTTP/1.1 200").then(|| body.to_string())
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn palisade(args: &[&str]) -> std::process::Output {
@@ -77,7 +62,7 @@ fn log_lines_become_decisions_that_bouncers_pull_and_deletions_reach_them() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until("the Local API", || {
+    wait_for("the Local API", 30, || {
         get(port, "/v1/decisions/stream?startup=true").is_some()
     });
     assert_eq!(
@@ -97,7 +82,7 @@ fn log_lines_become_decisions_that_bouncers_pull_and_deletions_reach_them() {
             .unwrap();
         }
     };
-    wait_until("a ban on 192.0.2.77 in the stream", || {
+    wait_for("a ban on 192.0.2.77 in the stream", 30, || {
         append(10);
         get(port, "/v1/decisions/stream").is_some_and(|b| b.contains("\"value\":\"192.0.2.77\""))
     });
@@ -108,7 +93,7 @@ fn log_lines_become_decisions_that_bouncers_pull_and_deletions_reach_them() {
     // Deleted from another process: the next delta reports it.
     let out = palisade(&["decisions", "delete", "--ip", "192.0.2.77", "-c", c]);
     assert!(out.status.success(), "{out:?}");
-    wait_until("the deletion in the stream", || {
+    wait_for("the deletion in the stream", 30, || {
         get(port, "/v1/decisions/stream").is_some_and(|b| {
             let v: serde_json::Value = serde_json::from_str(&b).unwrap();
             v["deleted"]

@@ -1,50 +1,12 @@
 //! `palisade run` as a real process: it tails a file, serves metrics, and on SIGTERM drains the
 //! pipeline and exits cleanly.
 
+mod common;
+
+use common::{free_port, http_get, metric, wait_for};
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        c,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut body = String::new();
-    c.read_to_string(&mut body).ok()?;
-    Some(body)
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
-/// Polls until `f` returns true; fails the test after 30 s.
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use std::time::Duration;
 
 #[test]
 fn sigterm_drains_the_pipeline_and_exits_zero() {
@@ -69,12 +31,13 @@ fn sigterm_drains_the_pipeline_and_exits_zero() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until("the metrics endpoint", || {
+    wait_for("the metrics endpoint", 30, || {
         http_get(port, "/health").is_some_and(|b| b.ends_with("ok"))
     });
 
-    let lines_read =
-        || http_get(port, "/metrics").map_or(0, |m| metric(&m, "palisade_ingest_lines_read_total"));
+    let lines_read = || {
+        http_get(port, "/metrics").map_or(0, |m| metric(&m, "palisade_ingest_lines_read_total", ""))
+    };
     let append = |n: usize| {
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         for i in 0..n {
@@ -82,13 +45,13 @@ fn sigterm_drains_the_pipeline_and_exits_zero() {
         }
     };
     // A live tail starts at the end of the file: append until its first poll has read a line.
-    wait_until("the tail to start", || {
+    wait_for("the tail to start", 30, || {
         append(1);
         lines_read() > 0
     });
     let before = lines_read();
     append(1000);
-    wait_until("1000 more lines read", || lines_read() >= before + 1000);
+    wait_for("1000 more lines read", 30, || lines_read() >= before + 1000);
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -177,11 +140,12 @@ fn parsed_events_are_archived_in_clickhouse() {
                 metric(
                     &m,
                     "palisade_pipeline_stage_out_events_total{stage=\"parse\"}",
+                    "",
                 )
             })
             .unwrap_or(0)
     };
-    wait_until("the metrics endpoint", || {
+    wait_for("the metrics endpoint", 30, || {
         http_get(port, "/metrics").is_some()
     });
     // The file is tailed from its end: append once the tail runs.
@@ -192,7 +156,7 @@ fn parsed_events_are_archived_in_clickhouse() {
         .unwrap()
         .write_all(text.as_bytes())
         .unwrap();
-    wait_until("the 300 lines parsed", || parsed() >= 300);
+    wait_for("the 300 lines parsed", 30, || parsed() >= 300);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

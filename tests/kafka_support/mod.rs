@@ -236,15 +236,6 @@ impl Drop for Killed {
     }
 }
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts a tansu broker binary on `port` with `engine` (`memory://tansu/` or
 /// `sqlite://tansu.db`, relative to `dir`), and waits until it listens.
 pub fn start_broker(bin: &str, engine: &str, port: u16, dir: &Path) -> Killed {
