@@ -125,24 +125,50 @@ impl Backend for Hook {
             return Ok(());
         }
         match self.spec.mode {
-            HookMode::Batch => self.run(&serde_json::json!({
-                "added": added.iter().map(|e| &e.decision).collect::<Vec<_>>(),
-                "deleted": deleted.iter().map(|e| &e.decision).collect::<Vec<_>>(),
-            })),
+            HookMode::Batch => {
+                let result = self.run(&serde_json::json!({
+                    "added": added.iter().map(|e| &e.decision).collect::<Vec<_>>(),
+                    "deleted": deleted.iter().map(|e| &e.decision).collect::<Vec<_>>(),
+                }));
+                if result.is_err() {
+                    self.forget(&added, &deleted);
+                }
+                result
+            }
             HookMode::Each => {
                 let mut first_error = None;
-                for (action, e) in deleted
-                    .iter()
-                    .map(|e| ("delete", e))
-                    .chain(added.iter().map(|e| ("add", e)))
-                {
-                    if let Err(error) = self.run(&change_json(action, e)) {
-                        tracing::warn!(%error, decision = %e.key, "Hook failed.");
+                let (mut failed_adds, mut failed_deletes) = (Vec::new(), Vec::new());
+                for e in &deleted {
+                    if let Err(error) = self.run(&change_json("delete", e)) {
+                        tracing::warn!(%error, decision = %e.key, "Hook failed; retried with the batch.");
+                        failed_deletes.push(e.clone());
                         first_error.get_or_insert(error);
                     }
                 }
+                for e in &added {
+                    if let Err(error) = self.run(&change_json("add", e)) {
+                        tracing::warn!(%error, decision = %e.key, "Hook failed; retried with the batch.");
+                        failed_adds.push(e.clone());
+                        first_error.get_or_insert(error);
+                    }
+                }
+                self.forget(&failed_adds, &failed_deletes);
                 first_error.map_or(Ok(()), Err)
             }
+        }
+    }
+}
+
+impl Hook {
+    /// Undoes what [`Hook::changes`] recorded for runs that failed, so that the engine's retry of
+    /// the batch (merged with whatever came since) runs them again: a failed addition is no
+    /// longer known, a failed deletion is known again.
+    fn forget(&mut self, failed_adds: &[Entry], failed_deletes: &[Entry]) {
+        for e in failed_adds {
+            self.known.remove(&e.key);
+        }
+        for e in failed_deletes {
+            self.known.insert(e.key.clone(), e.clone());
         }
     }
 }
@@ -274,5 +300,59 @@ mod tests {
             })
             .unwrap_err();
         assert!(e.to_string().contains("killed"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_run_is_run_again_when_the_batch_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.jsonl");
+        let fail = dir.path().join("fail");
+        std::fs::write(&fail, "").unwrap();
+        // Fails while the `fail` file exists, then records what it is given.
+        let script = format!(
+            "if [ -e '{f}' ]; then cat >/dev/null; exit 1; fi; cat >> '{o}'",
+            f = fail.display(),
+            o = out.display()
+        );
+        for mode in [HookMode::Each, HookMode::Batch] {
+            std::fs::write(&fail, "").unwrap();
+            let _ = std::fs::remove_file(&out);
+            let mut h = Hook::new(HookSpec {
+                command: vec!["sh".into(), "-c".into(), script.clone()],
+                mode,
+                types: vec![],
+                timeout_secs: 5,
+            });
+            let a = entry("192.0.2.1", 60);
+            let add = Batch {
+                full: false,
+                adds: vec![a.clone()],
+                deletes: vec![],
+            };
+            assert!(h.apply(&add).is_err());
+            std::fs::remove_file(&fail).unwrap();
+            h.apply(&add).unwrap();
+            // A deletion that fails is retried too.
+            std::fs::write(&fail, "").unwrap();
+            let del = Batch {
+                full: false,
+                adds: vec![],
+                deletes: vec![a],
+            };
+            assert!(h.apply(&del).is_err());
+            std::fs::remove_file(&fail).unwrap();
+            h.apply(&del).unwrap();
+            let got = lines(dir.path());
+            assert_eq!(got.len(), 2, "{mode:?}: {got:?}");
+            let text = serde_json::to_string(&got).unwrap();
+            assert!(text.contains("192.0.2.1"), "{text}");
+            if mode == HookMode::Each {
+                assert_eq!(got[0]["action"], "add");
+                assert_eq!(got[1]["action"], "delete");
+            } else {
+                assert_eq!(got[0]["added"].as_array().unwrap().len(), 1);
+                assert_eq!(got[1]["deleted"].as_array().unwrap().len(), 1);
+            }
+        }
     }
 }
