@@ -115,6 +115,26 @@ pub fn spawn_roles(
     })
 }
 
+/// Creates one topic with `partitions` partitions (brokers without automatic topic creation,
+/// such as tansu with SQLite storage, need it before the first produce).
+pub async fn create_topic(brokers: &str, topic: &str, partitions: i32) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(20))),
+        )
+        .await
+        .expect("creating a topic");
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
+    }
+}
+
 /// A plain producer.
 pub fn producer(brokers: &str) -> FutureProducer {
     ClientConfig::new()
