@@ -634,18 +634,11 @@ fn tiny_server(answer: impl Fn(&str) -> String + Send + 'static) -> u16 {
     port
 }
 
-#[test]
-fn nginx_auth_request_blocks_throttles_and_challenges_through_the_bouncer() {
-    if !std::path::Path::new("/usr/sbin/nginx").exists() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "the nginx test needs Debian's nginx (apt-get install nginx-light)"
-        );
-        eprintln!("skipped: /usr/sbin/nginx is missing (apt-get install nginx-light)");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A Local API that knows a ban, a throttle and a captcha decision (for 127.0.0.2, .3 and .4), an
+/// upstream application, and a bouncer with a block page template pulling from that API. Returns
+/// the bouncer's HTTP port, the upstream's port and the bouncer process. `http_extra` is more of
+/// the bouncer's `http:` section (indented lines).
+fn forward_auth_setup(d: &std::path::Path, http_extra: &str) -> (u16, u16, kafka_support::Killed) {
     // A Local API that knows three decisions, and an upstream application.
     let lapi = tiny_server(|path| {
         let d = |v: &str, t: &str| serde_json::json!({"duration":"1h","origin":"cscli","scenario":"test/nginx","scope":"Ip","type":t,"value":v});
@@ -666,7 +659,7 @@ fn nginx_auth_request_blocks_throttles_and_challenges_through_the_bouncer() {
     std::fs::write(
         &bcfg,
         format!(
-            "metrics: {{enabled: false}}\nsource:\n  lapi: {{url: 'http://127.0.0.1:{lapi}/', api_key: k, interval: 1s}}\nhttp:\n  listen: '127.0.0.1:{bport}'\n  block_template: '{}'\n  captcha_url: 'https://challenge.example/'\n  throttle_retry_after_secs: 30\n",
+            "metrics: {{enabled: false}}\nsource:\n  lapi: {{url: 'http://127.0.0.1:{lapi}/', api_key: k, interval: 1s}}\nhttp:\n  listen: '127.0.0.1:{bport}'\n  block_template: '{}'\n  captcha_url: 'https://challenge.example/'\n  throttle_retry_after_secs: 30\n{http_extra}",
             d.join("block.html").display()
         ),
     )
@@ -677,7 +670,64 @@ fn nginx_auth_request_blocks_throttles_and_challenges_through_the_bouncer() {
         .stderr(std::fs::File::create(d.join("bouncer.log")).unwrap())
         .spawn()
         .unwrap();
-    let _bouncer = kafka_support::Killed(child);
+    (bport, upstream, kafka_support::Killed(child))
+}
+
+/// A request from a loopback address through a proxy on `port`: its status and its whole text
+/// (status line, headers, body).
+fn get_via(port: u16, from: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-i", "--max-time", "5", "--interface", from])
+        .arg(format!("http://127.0.0.1:{port}/app"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+/// What a proxy in front of the bouncer must do for the decisions of [`forward_auth_setup`].
+fn check_forward_auth(proxy: &str, port: u16) {
+    let get = |from: &str| get_via(port, from);
+    wait_for(&format!("{proxy} and the bouncer's first pull"), || {
+        get("127.0.0.2").0 == 403
+    });
+    let (status, text) = get("127.0.0.1");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("hello from upstream\n"), "{text}");
+    let (_, text) = get("127.0.0.2");
+    assert!(
+        text.contains("<h1>Blocked: 127.0.0.2 by test/nginx</h1>"),
+        "the block page from the template: {text}"
+    );
+    assert!(!text.contains("upstream"));
+    let (status, text) = get("127.0.0.3");
+    assert_eq!(status, 429, "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: 30"),
+        "{text}"
+    );
+    let (status, text) = get("127.0.0.4");
+    assert_eq!(status, 302, "{text}");
+    assert!(
+        text.contains("https://challenge.example/?ip=127.0.0.4"),
+        "{text}"
+    );
+}
+
+#[test]
+fn nginx_auth_request_blocks_throttles_and_challenges_through_the_bouncer() {
+    if !std::path::Path::new("/usr/sbin/nginx").exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "the nginx test needs Debian's nginx (apt-get install nginx-light)"
+        );
+        eprintln!("skipped: /usr/sbin/nginx is missing (apt-get install nginx-light)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (bport, upstream, _bouncer) = forward_auth_setup(d, "");
     let nport = free_port();
     let conf = format!(
         r#"daemon off;
@@ -726,41 +776,60 @@ http {{
         .spawn()
         .unwrap();
     let _nginx = kafka_support::Killed(child);
-    // (status, headers and body) of a request through nginx from a given loopback address.
-    let get = |from: &str| -> (u16, String) {
-        let out = Command::new("curl")
-            .args(["-s", "-i", "--max-time", "5", "--interface", from])
-            .arg(format!("http://127.0.0.1:{nport}/app"))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-        let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        (status, text)
-    };
-    wait_for("nginx and the bouncer's first pull", || {
-        get("127.0.0.2").0 == 403
-    });
-    let (status, text) = get("127.0.0.1");
-    assert_eq!(status, 200, "{text}");
-    assert!(text.ends_with("hello from upstream\n"), "{text}");
-    let (_, text) = get("127.0.0.2");
-    assert!(
-        text.contains("<h1>Blocked: 127.0.0.2 by test/nginx</h1>"),
-        "the block page from the template: {text}"
+    check_forward_auth("nginx", nport);
+}
+
+#[test]
+fn caddy_forward_auth_blocks_throttles_and_challenges_through_the_bouncer() {
+    if !std::path::Path::new("/usr/bin/caddy").exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "the Caddy test needs Debian's caddy (apt-get install caddy)"
+        );
+        eprintln!("skipped: /usr/bin/caddy is missing (apt-get install caddy)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Caddy hands the client's own headers to the bouncer too: only the X-Forwarded-For that
+    // Caddy sets may name the client (docs/BOUNCER.md).
+    let (bport, upstream, _bouncer) = forward_auth_setup(d, "  ip_headers: [X-Forwarded-For]\n");
+    let cport = free_port();
+    // Caddy's forward_auth passes the client address in X-Forwarded-For and, when the bouncer
+    // does not answer 2xx, hands its answer (status, headers, body) to the client.
+    let conf = format!(
+        "{{\n  admin off\n  auto_https off\n}}\nhttp://127.0.0.1:{cport} {{\n  forward_auth 127.0.0.1:{bport} {{\n    uri /auth\n  }}\n  reverse_proxy 127.0.0.1:{upstream}\n}}\n"
     );
-    assert!(!text.contains("upstream"));
-    let (status, text) = get("127.0.0.3");
-    assert_eq!(status, 429, "{text}");
-    assert!(
-        text.to_ascii_lowercase().contains("retry-after: 30"),
-        "{text}"
-    );
-    let (status, text) = get("127.0.0.4");
-    assert_eq!(status, 302, "{text}");
-    assert!(
-        text.contains("https://challenge.example/?ip=127.0.0.4"),
-        "{text}"
-    );
+    std::fs::write(d.join("Caddyfile"), conf).unwrap();
+    let child = Command::new("/usr/bin/caddy")
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(d.join("Caddyfile"))
+        .env("XDG_DATA_HOME", d.join("data"))
+        .env("XDG_CONFIG_HOME", d.join("config"))
+        .env("HOME", d)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(d.join("caddy.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _caddy = kafka_support::Killed(child);
+    check_forward_auth("caddy", cport);
+    // A banned client cannot pass by naming another address itself.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "5",
+        ])
+        .args(["--interface", "127.0.0.2", "-H", "X-Real-IP: 127.0.0.1"])
+        .args(["-H", "X-Forwarded-For: 127.0.0.1"])
+        .arg(format!("http://127.0.0.1:{cport}/app"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "403");
 }
 
 #[test]
