@@ -177,3 +177,50 @@ impl SqlEngine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Loader;
+
+    #[test]
+    fn a_full_scenario_drops_and_counts_events_and_its_filter_keeps_others_out() {
+        let mut s = Loader::new()
+            .load_texts(&[(
+                "t.yaml",
+                "type: sql\nname: t/cap\nfilter: evt.Meta.log_type == 'x'\n\
+                 window: {type: tumbling, size: 1h}\n\
+                 query: SELECT source_ip FROM events\nalert: {value: source_ip}\n",
+            )])
+            .unwrap();
+        s.set_sql_max_window_events(2);
+        let registry = Registry::new();
+        let mut engine = SqlEngine::new(s.take_sql(), &registry);
+        let now = Utc::now();
+        for (ip, log_type) in [("192.0.2.1", "x"), ("192.0.2.2", "y"), ("192.0.2.3", "x")] {
+            let mut e = Event::default();
+            e.meta.insert("source_ip".into(), ip.into());
+            e.meta.insert("log_type".into(), log_type.into());
+            engine.pour(&mut e, now);
+        }
+        assert_eq!(
+            registry.total("palisade_detect_sql_dropped_events_total"),
+            0
+        );
+        let mut e = Event::default();
+        e.meta.insert("source_ip".into(), "192.0.2.4".into());
+        e.meta.insert("log_type".into(), "x".into());
+        engine.pour(&mut e, now);
+        assert_eq!(
+            registry.total("palisade_detect_sql_dropped_events_total"),
+            1
+        );
+        let mut out = Vec::new();
+        engine.flush(&mut out);
+        assert_eq!(
+            out.len(),
+            2,
+            "the two kept events of type x, not y, not the dropped one"
+        );
+    }
+}
