@@ -181,9 +181,9 @@ pub struct ReplayArgs {
 pub struct SqlTestArgs {
     /// The scenario file to run instead of the configured scenarios (every scenario in it).
     pub scenario: PathBuf,
-    /// The log type (`labels.type`), e.g. syslog, nginx.
-    #[arg(long = "type", short = 't')]
-    pub log_type: String,
+    /// The log type (`labels.type`) of the log files, e.g. syslog, nginx.
+    #[arg(long = "type", short = 't', required_unless_present = "archive")]
+    pub log_type: Option<String>,
     /// Extra labels, `key=value` (repeatable).
     #[arg(long = "label", short = 'l', value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
@@ -193,9 +193,48 @@ pub struct SqlTestArgs {
     /// Configuration (its parsers are used; its scenarios and sources are not).
     #[command(flatten)]
     pub config: ConfigArg,
+    /// Backtest on the events archived in ClickHouse (`archive:` with `events: true`) between
+    /// --since and --until, instead of log files.
+    #[arg(long, requires = "since", conflicts_with_all = ["files", "log_type"])]
+    pub archive: bool,
+    /// With --archive: the first event time, RFC 3339 (`2026-06-10T06:00:00Z`) or a Go
+    /// duration before now (`24h`).
+    #[arg(long, value_parser = parse_when, requires = "archive")]
+    pub since: Option<When>,
+    /// With --archive: the end (exclusive), in the same forms; default now.
+    #[arg(long, value_parser = parse_when, requires = "archive")]
+    pub until: Option<When>,
     /// Log files or globs.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "archive")]
     pub files: Vec<String>,
+}
+
+/// A point in time on the command line: a timestamp, or a duration before now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// This instant.
+    At(chrono::DateTime<chrono::Utc>),
+    /// This long before now.
+    Ago(chrono::TimeDelta),
+}
+
+impl When {
+    /// The instant, `now` being the clock's time.
+    pub fn at(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            When::At(t) => t,
+            When::Ago(d) => now - d,
+        }
+    }
+}
+
+fn parse_when(s: &str) -> Result<When, String> {
+    if let Some(t) = palisade_schemas::time::parse_rfc3339(s) {
+        return Ok(When::At(t));
+    }
+    palisade_schemas::duration::parse_go_duration(s)
+        .map(When::Ago)
+        .map_err(|_| format!("expected an RFC 3339 time or a Go duration (24h), got {s:?}"))
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {

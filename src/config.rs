@@ -83,6 +83,8 @@ pub struct Config {
     pub scenarios: Scenarios,
     /// The most live buckets (unset: no limit).
     pub max_buckets: Option<usize>,
+    /// `scenarios.sql_max_window_events`: events each SQL scenario holds in open windows.
+    pub sql_max_window_events: usize,
     /// Profiles and notifications.
     pub profiles: ProfilesConfig,
     /// The distributed mode's Kafka settings, when the section is present.
@@ -244,8 +246,22 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
         .iter()
         .map(|f| (f.name.as_str(), f.text.as_str()))
         .collect();
+    let sql_max_window_events = match scenarios_spec.sql_max_window_events {
+        Some(0) => {
+            errors.push(doc.error(
+                "scenarios.sql_max_window_events",
+                "must be at least 1".to_string(),
+            ));
+            palisade_detect::sql::DEFAULT_MAX_WINDOW_EVENTS
+        }
+        Some(n) => n,
+        None => palisade_detect::sql::DEFAULT_MAX_WINDOW_EVENTS,
+    };
     let scenarios = match loader.load_texts(&refs) {
-        Ok(s) => Some(s),
+        Ok(mut s) => {
+            s.set_sql_max_window_events(sql_max_window_events);
+            Some(s)
+        }
         Err(e) => {
             errors.extend(e);
             None
@@ -294,6 +310,7 @@ pub fn compile(file: &str, text: &str) -> Result<Config, ConfigErrors> {
                 postoverflows,
                 scenarios,
                 max_buckets: scenarios_spec.max_buckets,
+                sql_max_window_events,
                 profiles,
                 kafka,
                 api,

@@ -6,6 +6,7 @@ mod kafka_support;
 
 use chrono::{TimeDelta, Utc};
 use kafka_support::*;
+use palisade::kafka::metrics::{ASSIGNED, CONSUMED};
 use palisade::kafka::Role;
 use palisade_runtime::metrics::Registry;
 use palisade_runtime::shutdown::Shutdown;
@@ -181,8 +182,9 @@ async fn two_detect_instances_count_each_address_across_all_hosts() {
         shutdown.clone(),
         m.clone(),
     );
-    // Both detect instances hold partitions before anything is produced.
-    let assigned = |r: &Registry| r.total("palisade_kafka_assigned_partitions");
+    // Both detect instances hold partitions of the events topic before anything is produced
+    // (each also consumes the re-key topic, role `detect-rekey`).
+    let assigned = |r: &Registry| r.gauge(&ASSIGNED, &[("role", "detect")]).get();
     let start = std::time::Instant::now();
     while !(assigned(&r1) > 0 && assigned(&r2) > 0 && assigned(&r1) + assigned(&r2) == 4) {
         assert!(
@@ -227,7 +229,11 @@ async fn two_detect_instances_count_each_address_across_all_hosts() {
         .filter(|d| d.decision.scenario == "palisade/ssh-bf" && d.decision.value == "192.0.2.1")
         .count();
     assert_eq!(per_ip, 1, "one decision per address");
-    let consumed = |r: &Registry| r.total("palisade_kafka_consumed_messages_total");
+    let events = format!("{prefix}-events");
+    let consumed = |r: &Registry| {
+        r.counter(&CONSUMED, &[("role", "detect"), ("topic", &events)])
+            .get() as i64
+    };
     assert!(
         consumed(&r1) > 0 && consumed(&r2) > 0,
         "both instances did part of the work: {} and {}",

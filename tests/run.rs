@@ -5,6 +5,7 @@ mod common;
 
 use common::{free_port, http_get, metric, wait_for};
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -86,24 +87,33 @@ fn sigterm_drains_the_pipeline_and_exits_zero() {
     );
 }
 
-/// With `archive.events`, every parsed event reaches ClickHouse's events table, including those
-/// still in the pipeline at SIGTERM (the archive waits for the pipeline to drain).
-/// PALISADE_CLICKHOUSE_URL is set by scripts/test; without it the test says so and passes.
-#[test]
-fn parsed_events_are_archived_in_clickhouse() {
-    let url = match std::env::var("PALISADE_CLICKHOUSE_URL") {
-        Ok(u) if !u.is_empty() => u,
+/// PALISADE_CLICKHOUSE_URL, set by scripts/test; `None` (the test says so and passes) without
+/// it, except under CI.
+fn clickhouse_url() -> Option<String> {
+    match std::env::var("PALISADE_CLICKHOUSE_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
         _ => {
             assert!(
                 std::env::var("CI").is_err(),
                 "CI sets PALISADE_CLICKHOUSE_URL"
             );
             eprintln!("skipped: PALISADE_CLICKHOUSE_URL is unset");
-            return;
+            None
         }
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("auth.log");
+    }
+}
+
+/// One statement on ClickHouse over HTTP; its answer, trimmed.
+fn clickhouse(url: &str, q: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--data-binary", q, url])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// 300 sshd failures, one a second over 60 s (every second 5 times), each from its own address.
+fn three_hundred_failures() -> String {
     let mut text = String::new();
     for i in 0..300 {
         text.push_str(&format!(
@@ -113,8 +123,16 @@ fn parsed_events_are_archived_in_clickhouse() {
             i % 250 + 1
         ));
     }
+    text
+}
+
+/// Runs `palisade run` tailing a file with `archive.events` into database `db`, appends `text`,
+/// waits until its `lines` lines are parsed, and stops it with SIGTERM. Returns the temporary
+/// directory and the configuration file.
+fn archive_lines(url: &str, db: &str, text: &str, lines: u64) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
     std::fs::write(&log, "").unwrap();
-    let db = format!("palisade_events_{}", std::process::id());
     let port = free_port();
     let cfg = dir.path().join("palisade.yaml");
     std::fs::write(
@@ -156,29 +174,94 @@ fn parsed_events_are_archived_in_clickhouse() {
         .unwrap()
         .write_all(text.as_bytes())
         .unwrap();
-    wait_for("the 300 lines parsed", 30, || parsed() >= 300);
+    wait_for("the lines parsed", 30, || parsed() >= lines);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     assert!(child.wait().unwrap().success());
-    let q = format!("SELECT count() FROM {db}.events");
-    let out = Command::new("curl")
-        .args(["-sS", "--data-binary", &q, &url])
-        .output()
-        .unwrap();
-    let n: u64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
+    (dir, cfg)
+}
+
+/// With `archive.events`, every parsed event reaches ClickHouse's events table, including those
+/// still in the pipeline at SIGTERM (the archive waits for the pipeline to drain).
+/// PALISADE_CLICKHOUSE_URL is set by scripts/test; without it the test says so and passes.
+#[test]
+fn parsed_events_are_archived_in_clickhouse() {
+    let Some(url) = clickhouse_url() else {
+        return;
+    };
+    let db = format!("palisade_events_{}", std::process::id());
+    let _run = archive_lines(&url, &db, &three_hundred_failures(), 300);
+    let n: u64 = clickhouse(&url, &format!("SELECT count() FROM {db}.events"))
         .parse()
         .unwrap_or(0);
-    let _ = Command::new("curl")
-        .args([
-            "-sS",
-            "--data-binary",
-            &format!("DROP DATABASE IF EXISTS {db}"),
-            &url,
-        ])
-        .output();
+    clickhouse(&url, &format!("DROP DATABASE IF EXISTS {db}"));
     assert_eq!(n, 300, "every parsed event is archived once");
+}
+
+/// `palisade sql-test --archive` backtests a SQL scenario on the archived events of a time
+/// range: 300 addresses failing on `root` within a minute reach a threshold of 300 over the
+/// whole range (one alert), and not over its first 30 seconds.
+#[test]
+fn sql_test_backtests_on_archived_events() {
+    let Some(url) = clickhouse_url() else {
+        return;
+    };
+    let db = format!("palisade_backtest_{}", std::process::id());
+    let (dir, cfg) = archive_lines(&url, &db, &three_hundred_failures(), 300);
+    let scenario = dir.path().join("stuffing.yaml");
+    std::fs::write(
+        &scenario,
+        "type: sql\nname: test/archive-stuffing\ndescription: one user from 300 addresses\n\
+         filter: evt.Meta.log_type == 'ssh_failed-auth'\nwindow: {type: tumbling, size: 1h}\n\
+         query: |\n  SELECT meta['target_user'] AS target_user, min(source_ip) AS first,\n\
+         \x20        count(DISTINCT source_ip) AS addresses FROM events\n\
+         \x20 GROUP BY meta['target_user'] HAVING count(DISTINCT source_ip) >= 300\n\
+         alert: {value: first, count: addresses}\npartition: meta.target_user\n",
+    )
+    .unwrap();
+    let first = clickhouse(
+        &url,
+        &format!("SELECT formatDateTime(min(ts), '%Y-%m-%dT%H:%M:%SZ', 'UTC') FROM {db}.events"),
+    );
+    let start = chrono::DateTime::parse_from_rfc3339(&first)
+        .unwrap_or_else(|e| panic!("{first:?}: {e}"))
+        .with_timezone(&chrono::Utc);
+    let sql_test = |until: chrono::DateTime<chrono::Utc>| {
+        let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .arg("sql-test")
+            .arg(&scenario)
+            .arg("-c")
+            .arg(&cfg)
+            .args([
+                "--archive",
+                "--since",
+                &first,
+                "--until",
+                &until.to_rfc3339(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let all = sql_test(start + chrono::TimeDelta::minutes(5));
+    let half = sql_test(start + chrono::TimeDelta::seconds(30));
+    clickhouse(&url, &format!("DROP DATABASE IF EXISTS {db}"));
+    assert!(
+        all.starts_with("test/archive-stuffing: 300 archived events, 1 alert\n"),
+        "{all}"
+    );
+    assert!(all.contains("Ip 45.1.0.1  300 events"), "{all}");
+    assert!(all.contains("target_user=root"), "{all}");
+    assert!(
+        half.starts_with("test/archive-stuffing: 150 archived events, 0 alerts\n"),
+        "{half}"
+    );
 }

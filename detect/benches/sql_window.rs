@@ -52,7 +52,7 @@ fn events() -> Vec<Event> {
         .collect()
 }
 
-fn sql(events: &[Event]) -> usize {
+fn sql(events: &mut [Event]) -> usize {
     let s = Loader::new()
         .load_texts(&[("bench.yaml", SCENARIO)])
         .expect("scenario")
@@ -60,7 +60,7 @@ fn sql(events: &[Event]) -> usize {
     let mut engine = SqlEngine::new(s, &Registry::new());
     let mut out = Vec::new();
     let now = Utc::now();
-    for chunk in events.chunks(BATCH) {
+    for chunk in events.chunks_mut(BATCH) {
         let mut newest = i64::MIN;
         for e in chunk {
             engine.pour(e, now);
@@ -89,11 +89,11 @@ fn baseline(events: &[Event]) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let events = events();
+    let mut events = events();
     let mut g = c.benchmark_group("sql_tumbling_count_1m_events");
     g.throughput(Throughput::Elements(EVENTS as u64));
     g.sample_size(10);
-    g.bench_function("sql", |b| b.iter(|| black_box(sql(&events))));
+    g.bench_function("sql", |b| b.iter(|| black_box(sql(&mut events))));
     g.bench_function("baseline_hashmap", |b| {
         b.iter(|| black_box(baseline(&events)))
     });

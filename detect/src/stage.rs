@@ -200,7 +200,7 @@ impl<S: ScenarioSet> DetectStage<S> {
         let mut pending = Vec::new();
         let now = self.clock.now();
         if let Some(sql) = self.sql.as_mut() {
-            sql.pour(&e, now);
+            sql.pour(&mut e, now);
         }
         self.scenarios.pour(&mut e, now, &mut pending);
         self.settle(&mut pending, out);

@@ -42,3 +42,8 @@ pub static ASSIGNED: MetricDef = MetricDef::gauge(
     "palisade_kafka_assigned_partitions",
     "Partitions currently assigned to this consumer, by role.",
 );
+/// Events the detect role re-published to the re-key topic, by scenario.
+pub static REKEYED: MetricDef = MetricDef::counter(
+    "palisade_kafka_rekeyed_events_total",
+    "Events re-published to the re-key topic (acknowledged) for a SQL scenario keyed otherwise than by source address, by scenario.",
+);

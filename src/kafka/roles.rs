@@ -4,7 +4,10 @@
 //! ```text
 //! shippers ──► logs ──[ingest: codec → parse/enrich]──► events (key: source IP)
 //!          ──[detect: buckets]──► alerts ──[publish: profiles, store]──► decisions (compacted)
+//!                    └──► rekey (key: scenario|user, ...) ──[detect: global SQL scenarios]──► alerts
 //! ```
+//!
+//! SQL scenarios whose `partition` is not `source_ip` run on the re-key topic ([`super::rekey`]).
 //!
 //! Every role commits a batch's offsets only after what the batch produced was acknowledged by
 //! the brokers (at least once, end to end). Alerts and decisions carry deterministic uuids, so a
@@ -13,6 +16,7 @@
 use super::consumer::{KafkaReceiver, ReceiverOptions};
 use super::metrics::{PRODUCED, PRODUCE_RETRIES};
 use super::producer::{produce_all, producer, DeadLetter, Encode, KafkaSender, Record};
+use super::rekey::{self, postoverflow_hook, rekey_record, RekeyRole, RekeyTap, Rekeyed};
 use super::spec::KafkaConfig;
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
@@ -115,6 +119,24 @@ pub struct RolesReport {
     pub detect: Option<StageReport>,
     /// The publish role's stage.
     pub publish: Option<StageReport>,
+    /// The detect role's stage on the re-key topic (when SQL scenarios need it).
+    pub detect_rekey: Option<StageReport>,
+}
+
+/// A task of [`run`]: a role's stage, or the detect role's re-key stage.
+#[derive(Debug, Clone, Copy)]
+enum Task {
+    Role(Role),
+    Rekey,
+}
+
+impl Task {
+    fn name(self) -> &'static str {
+        match self {
+            Task::Role(r) => r.name(),
+            Task::Rekey => "detect-rekey",
+        }
+    }
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
@@ -132,6 +154,15 @@ pub fn event_record(e: &Event) -> Record {
         key: e.source_ip().map(str::to_string),
         payload: Some(json(e)),
         timestamp_ms: millis(e.time.or(e.line.time)),
+    }
+}
+
+/// The alerts topic's record of an alert: keyed by scope and value.
+pub fn alert_record(a: &Alert) -> Record {
+    Record {
+        key: Some(format!("{}:{}", a.source.scope, a.source.value)),
+        payload: Some(json(a)),
+        timestamp_ms: None,
     }
 }
 
@@ -186,11 +217,13 @@ pub async fn run(mut r: Roles<'_>) -> Result<RolesReport> {
                 let (m, c) = (r.metrics.clone(), r.clock.clone());
                 tasks.spawn(async move {
                     let res = run_stage(stage, ReceiverHandle(Some(rx)), tx, c, &m).await;
-                    (Role::Ingest, res.map(|(_, rep)| rep))
+                    (Task::Role(Role::Ingest), res.map(|(_, rep)| rep))
                 });
             }
             Role::Detect => {
-                let scenarios = r.scenarios.take().context("detect needs scenarios")?;
+                let mut scenarios = r.scenarios.take().context("detect needs scenarios")?;
+                // SQL scenarios keyed otherwise than by address run on the re-key topic.
+                let rekeyed = scenarios.take_rekeyed();
                 let window = cfg
                     .rebuild_window
                     .unwrap_or_else(|| scenarios.state_horizon())
@@ -213,32 +246,50 @@ pub async fn run(mut r: Roles<'_>) -> Result<RolesReport> {
                     &r.metrics,
                 )
                 .context("subscribing the detect role")?;
-                let encode: Encode<Alert> = Arc::new(|a: &Alert| Record {
-                    key: Some(format!("{}:{}", a.source.scope, a.source.value)),
-                    payload: Some(json(a)),
-                    timestamp_ms: None,
-                });
+                let encode: Encode<Alert> = Arc::new(alert_record);
                 let tx = KafkaSender::new(prod.clone(), &topics.alerts.name, encode, &r.metrics);
                 let engine = BucketEngine::new(scenarios, &r.metrics).with_config(EngineConfig {
                     max_buckets: r.max_buckets,
                 });
-                let post = r
-                    .postoverflows
-                    .take()
-                    .context("detect needs postoverflows")?;
+                let post = Arc::new(
+                    r.postoverflows
+                        .take()
+                        .context("detect needs postoverflows")?,
+                );
                 let stage = DetectStage::new(engine, &r.metrics)
                     .with_clock(r.clock.clone())
                     .with_tick_interval(Some(Duration::from_secs(1)))
                     .with_idle_advance(true)
-                    .with_postoverflow(move |ov| {
-                        post.parse(ov);
-                        true
-                    });
+                    .with_postoverflow(postoverflow_hook(post.clone()));
                 let (m, c) = (r.metrics.clone(), r.clock.clone());
+                let rx = ReceiverHandle(Some(rx));
+                if rekeyed.is_empty() {
+                    tasks.spawn(async move {
+                        let res = run_stage(stage, rx, tx, c, &m).await;
+                        (Task::Role(Role::Detect), res.map(|(_, rep)| rep))
+                    });
+                    continue;
+                }
+                let selectors = rekeyed.iter().map(|s| s.selector()).collect();
+                let encode: Encode<Rekeyed> = Arc::new(rekey_record);
+                let rekey_tx =
+                    KafkaSender::new(prod.clone(), &topics.rekey.name, encode, &r.metrics);
+                let rx = RekeyTap::new(rx, selectors, rekey_tx, &r.metrics);
                 tasks.spawn(async move {
-                    let res = run_stage(stage, ReceiverHandle(Some(rx)), tx, c, &m).await;
-                    (Role::Detect, res.map(|(_, rep)| rep))
+                    let res = run_stage(stage, rx, tx, c, &m).await;
+                    (Task::Role(Role::Detect), res.map(|(_, rep)| rep))
                 });
+                let task = rekey::start(RekeyRole {
+                    cfg,
+                    detect_group: group(role),
+                    scenarios: rekeyed,
+                    producer: prod.clone(),
+                    postoverflows: post,
+                    shutdown: r.shutdown.clone(),
+                    metrics: r.metrics.clone(),
+                    clock: r.clock.clone(),
+                })?;
+                tasks.spawn(async move { (Task::Rekey, task.await) });
             }
             Role::Publish => {
                 let store = r.store.take().context("publish needs a store")?;
@@ -293,7 +344,7 @@ pub async fn run(mut r: Roles<'_>) -> Result<RolesReport> {
                 let (m, c) = (r.metrics.clone(), r.clock.clone());
                 tasks.spawn(async move {
                     let res = run_stage(stage, ReceiverHandle(Some(rx)), tx, c, &m).await;
-                    (Role::Publish, res.map(|(_, rep)| rep))
+                    (Task::Role(Role::Publish), res.map(|(_, rep)| rep))
                 });
             }
             Role::All | Role::Api => unreachable!("expanded"),
@@ -302,11 +353,12 @@ pub async fn run(mut r: Roles<'_>) -> Result<RolesReport> {
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((role, Ok(rep))) => match role {
-                Role::Ingest => report.ingest = Some(rep),
-                Role::Detect => report.detect = Some(rep),
-                Role::Publish => report.publish = Some(rep),
-                Role::All | Role::Api => {}
+            Ok((task, Ok(rep))) => match task {
+                Task::Role(Role::Ingest) => report.ingest = Some(rep),
+                Task::Role(Role::Detect) => report.detect = Some(rep),
+                Task::Role(Role::Publish) => report.publish = Some(rep),
+                Task::Rekey => report.detect_rekey = Some(rep),
+                Task::Role(Role::All | Role::Api) => {}
             },
             Ok((role, Err(e))) => {
                 tracing::error!(role = role.name(), error = %e, "Role failed.");
@@ -331,7 +383,7 @@ pub async fn run(mut r: Roles<'_>) -> Result<RolesReport> {
 
 /// A receiver that, once the stage has drained (its `recv` returned `None`), waits for the
 /// committer's final commit before the role's task ends.
-struct ReceiverHandle<T: Send + 'static>(Option<KafkaReceiver<T>>);
+pub(super) struct ReceiverHandle<T: Send + 'static>(pub(super) Option<KafkaReceiver<T>>);
 
 impl<T: Send + 'static> palisade_runtime::bus::BusReceiver<T> for ReceiverHandle<T> {
     async fn recv(&mut self) -> Option<Batch<T>> {

@@ -11,6 +11,7 @@
 //!     alerts:      {name: palisade-alerts, partitions: 3}
 //!     decisions:   {name: palisade-decisions, partitions: 3}   # log-compacted
 //!     dead_letter: {name: palisade-dead-letter, partitions: 1}
+//!     rekey:       {name: palisade-rekey, partitions: 6}      # SQL scenarios keyed by user, ...
 //!   logs: {format: auto, labels: {type: syslog}, rules: [...]}  # palisade_ingest::codec
 //!   rebuild_window: 1h              # default: the longest scenario horizon
 //!   commit_interval: 1s
@@ -72,6 +73,9 @@ pub struct TopicsSpec {
     pub decisions: TopicSpec,
     /// Messages that could not be decoded, with the reason in a header.
     pub dead_letter: TopicSpec,
+    /// Events re-published by the detect role for the SQL scenarios whose `partition` is not
+    /// `source_ip`, keyed `<scenario>|<key value>` (see `kafka::rekey`).
+    pub rekey: TopicSpec,
 }
 
 impl Default for TopicsSpec {
@@ -82,6 +86,7 @@ impl Default for TopicsSpec {
             alerts: TopicSpec::named("palisade-alerts", 3),
             decisions: TopicSpec::named("palisade-decisions", 3),
             dead_letter: TopicSpec::named("palisade-dead-letter", 1),
+            rekey: TopicSpec::named("palisade-rekey", 6),
         }
     }
 }
@@ -169,6 +174,7 @@ impl KafkaSpec {
             ("alerts", &t.alerts),
             ("decisions", &t.decisions),
             ("dead_letter", &t.dead_letter),
+            ("rekey", &t.rekey),
         ] {
             if topic.name.is_empty() {
                 err(&format!("topics.{field}.name"), "must not be empty".into());

@@ -42,6 +42,7 @@ pub fn planned(cfg: &KafkaConfig) -> Vec<(TopicSpec, Vec<(String, String)>)> {
             ],
         ),
         with(&t.dead_letter, &[]),
+        with(&t.rekey, &[]),
     ]
 }
 

@@ -57,6 +57,7 @@ kafka:
     alerts: {{name: {prefix}-alerts, partitions: 2}}
     decisions: {{name: {prefix}-decisions, partitions: 2}}
     dead_letter: {{name: {prefix}-dead-letter, partitions: 1}}
+    rekey: {{name: {prefix}-rekey, partitions: 2}}
   logs:
     labels: {{type: syslog}}
 "#,

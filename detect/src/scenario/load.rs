@@ -140,6 +140,7 @@ impl Loader {
                     hash: &d.hash,
                     version,
                     simulated: self.simulated.contains(&spec.name),
+                    filter_context: &ctx.event,
                 };
                 if let Some(s) = crate::sql::compile(origin, spec, &mut errors) {
                     sql.push(s);

@@ -218,6 +218,33 @@ impl Scenarios {
         std::mem::take(&mut self.sql)
     }
 
+    /// Takes out the SQL scenarios that need events keyed otherwise than by source address
+    /// ([`crate::sql::Partition`] not `SourceIp`): the Kafka mode runs them on a re-keyed
+    /// stream. What stays runs per address.
+    pub fn take_rekeyed(&mut self) -> Vec<crate::sql::SqlScenario> {
+        let (rekeyed, own): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sql)
+            .into_iter()
+            .partition(|s| *s.partition() != crate::sql::Partition::SourceIp);
+        self.sql = own;
+        rekeyed
+    }
+
+    /// Scenarios made of SQL scenarios only.
+    pub fn from_sql(sql: Vec<crate::sql::SqlScenario>) -> Scenarios {
+        Scenarios {
+            list: Vec::new(),
+            sql,
+        }
+    }
+
+    /// Caps the events every SQL scenario holds in open windows
+    /// (`scenarios.sql_max_window_events`).
+    pub fn set_sql_max_window_events(&mut self, max: usize) {
+        for s in &mut self.sql {
+            s.set_max_window_events(max);
+        }
+    }
+
     /// By name (the first with that name).
     pub fn get(&self, name: &str) -> Option<&Scenario> {
         self.list.iter().find(|s| s.name == name)
@@ -243,6 +270,7 @@ impl Scenarios {
 ///   dirs: [/etc/crowdsec/scenarios]   # CrowdSec scenario files, in addition to Palisade's own
 ///   data_dir: /var/lib/crowdsec/data
 ///   max_buckets: 1000000              # live buckets kept at most; the oldest are evicted
+///   sql_max_window_events: 1000000    # events each SQL scenario holds in open windows at most
 ///   simulated: [crowdsecurity/http-crawl-non_statics]
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -254,6 +282,9 @@ pub struct ScenariosSpec {
     pub data_dir: Option<std::path::PathBuf>,
     /// The most live buckets kept (unset: no limit).
     pub max_buckets: Option<usize>,
+    /// The most events each SQL scenario holds in open windows (default 1,000,000); past it
+    /// events are dropped, counted and logged with the scenario's name.
+    pub sql_max_window_events: Option<usize>,
     /// Scenarios whose alerts are simulated (no decision reaches bouncers).
     pub simulated: Vec<String>,
 }

@@ -5,7 +5,9 @@
 //! Event ──► Assigner (pane / session, watermark) ──Arrow batches──► SqlPlan (DataFusion) ──rows──► overflow Event ──► DetectStage
 //! ```
 //!
-//! * [`spec`]: the YAML (`window`, `query`, `alert`, `labels`, `partition`).
+//! * [`spec`]: the YAML (`filter`, `window`, `query`, `alert`, `labels`, `partition`).
+//! * [`select`]: the `filter` and the Kafka `partition` key ([`Selector`]).
+//! * [`engine`]: the running scenarios ([`SqlEngine`]): filter, windows (capped), evaluation.
 //! * [`window`]: window assignment, watermark, lateness, sessions.
 //! * [`accumulate`]: per-pane Arrow batches of the columns the query reads.
 //! * [`plan`]: planning at load (errors located in the query), running a window, and the
@@ -19,19 +21,26 @@
 
 pub mod accumulate;
 pub mod alert;
+pub mod engine;
 pub mod plan;
+pub mod select;
 pub mod spec;
 pub mod window;
 
-use chrono::{DateTime, Utc};
+pub use engine::{event_time, SqlEngine};
+use palisade_expr::{Context, Program};
 use palisade_runtime::config::{ConfigError, YamlDoc};
-use palisade_runtime::metrics::{Counter, MetricDef, Registry};
+use palisade_runtime::metrics::MetricDef;
 use palisade_schemas::duration::{format_go_duration, parse_go_duration};
-use palisade_schemas::time::parse_rfc3339;
-use palisade_schemas::{Event, EventType, ExpectMode};
+use palisade_schemas::Event;
 use plan::{PlanError, SqlPlan};
+pub use select::{Partition, Selector};
 pub use spec::SqlScenarioSpec;
-use window::{Assigner, KeyColumn, Placed, Window, WindowKind};
+use std::sync::Arc;
+use window::{KeyColumn, WindowKind};
+
+/// The default of [`SqlScenario::max_window_events`] (`scenarios.sql_max_window_events`).
+pub const DEFAULT_MAX_WINDOW_EVENTS: usize = 1_000_000;
 
 /// Windows evaluated, per scenario.
 pub static SQL_WINDOWS: MetricDef = MetricDef::counter(
@@ -49,17 +58,11 @@ pub static SQL_ERRORS: MetricDef = MetricDef::counter(
     "Windows of SQL scenarios whose query failed at run time (logged, dropped).",
 );
 
-/// Which key events must be partitioned by for a SQL scenario to see what it needs (Kafka
-/// mode, where windows are per partition).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Partition {
-    /// The `events` topic's own key: per-address scenarios work on any partition.
-    SourceIp,
-    /// Events must be re-keyed by this column (one user, one ASN, one country...).
-    Key(KeyColumn),
-    /// The scenario needs every event: one instance on a single partition.
-    Global,
-}
+/// Events dropped because a scenario's open windows held `max_window_events` already.
+pub static SQL_DROPPED: MetricDef = MetricDef::counter(
+    "palisade_detect_sql_dropped_events_total",
+    "Events a SQL scenario dropped because its open windows held sql_max_window_events already.",
+);
 
 /// A loaded, planned SQL scenario.
 #[derive(Debug)]
@@ -79,6 +82,8 @@ pub struct SqlScenario {
     pub(crate) remediation: bool,
     pub(crate) simulated: bool,
     pub(crate) partition: Partition,
+    pub(crate) filter: Option<Arc<Program>>,
+    pub(crate) max_window_events: usize,
 }
 
 impl SqlScenario {
@@ -102,6 +107,36 @@ impl SqlScenario {
         &self.partition
     }
 
+    /// The scenario's `filter` and `partition` key, detached (the Kafka layer re-keys with it).
+    pub fn selector(&self) -> Selector {
+        Selector::new(&self.name, self.partition.clone(), self.filter.clone())
+    }
+
+    /// Whether the scenario's `filter` accepts `e` (always, without a filter).
+    pub fn accepts(&self, e: &mut Event) -> bool {
+        select::passes(&self.name, self.filter.as_deref(), e)
+    }
+
+    /// How far back in event time the scenario's open windows reach: the window (or session
+    /// gap) plus the allowed lateness. A Kafka consumer re-reads this much to rebuild them.
+    pub fn horizon(&self) -> std::time::Duration {
+        let w = match self.window {
+            WindowKind::Tumbling { size } | WindowKind::Hopping { size, .. } => size,
+            WindowKind::Session { gap, .. } => gap,
+        };
+        std::time::Duration::from_nanos(w.saturating_add(self.lateness).max(0) as u64)
+    }
+
+    /// The most events its open windows hold; past it events are dropped (counted, logged).
+    pub fn max_window_events(&self) -> usize {
+        self.max_window_events
+    }
+
+    /// Sets [`SqlScenario::max_window_events`] (`scenarios.sql_max_window_events`).
+    pub fn set_max_window_events(&mut self, max: usize) {
+        self.max_window_events = max.max(1);
+    }
+
     /// Whether hopping windows merge per-pane partial aggregates (rather than re-running the
     /// query over every event of the window).
     pub fn merges_panes(&self) -> bool {
@@ -121,6 +156,8 @@ pub struct SqlOrigin<'a> {
     pub version: String,
     /// Whether it runs in simulation.
     pub simulated: bool,
+    /// The expression context of `filter` (the one bucket scenarios' filters use).
+    pub filter_context: &'a Context,
 }
 
 /// The file line and column of `(line, col)` of the query, found by locating the query's first
@@ -278,6 +315,19 @@ pub fn compile(
             }
         },
     };
+    let filter = match spec.filter.trim() {
+        "" => None,
+        src => match Program::compile(src, origin.filter_context) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                errors.push(doc.error(
+                    "filter",
+                    format!("scenario {name}: invalid filter: {e} in expression {src:?}"),
+                ));
+                None
+            }
+        },
+    };
     if spec.query.trim().is_empty() {
         errors.push(doc.error("query", format!("scenario {name}: query is required")));
         return None;
@@ -384,142 +434,7 @@ pub fn compile(
         remediation: spec.labels.get("remediation") == Some(&serde_json::Value::Bool(true)),
         simulated: origin.simulated,
         partition: partition?,
+        filter,
+        max_window_events: DEFAULT_MAX_WINDOW_EVENTS,
     })
-}
-
-struct Running {
-    scenario: SqlScenario,
-    raised: Option<alert::Raised>,
-    assigner: Assigner,
-    mode: ExpectMode,
-    windows: Counter,
-    late: Counter,
-    errors: Counter,
-}
-
-/// Runs SQL scenarios: windows events, evaluates closed windows, pushes overflow events.
-pub struct SqlEngine {
-    running: Vec<Running>,
-}
-
-impl std::fmt::Debug for SqlEngine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlEngine")
-            .field("scenarios", &self.running.len())
-            .finish()
-    }
-}
-
-/// The event time of an event: its `MarshaledTime` (the log's own time) when set, else `now`.
-pub fn event_time(e: &Event, now: DateTime<Utc>) -> i64 {
-    let t = if e.marshaled_time.is_empty() {
-        None
-    } else {
-        parse_rfc3339(&e.marshaled_time)
-    };
-    let t = t.unwrap_or(now);
-    t.timestamp_nanos_opt().unwrap_or(i64::MAX)
-}
-
-impl SqlEngine {
-    /// An engine over `scenarios`, metrics registered in `registry`.
-    pub fn new(scenarios: Vec<SqlScenario>, registry: &Registry) -> Self {
-        let running = scenarios
-            .into_iter()
-            .map(|s| Running {
-                raised: matches!(s.window, WindowKind::Hopping { size, slide } if size != slide)
-                    .then(alert::Raised::default),
-                assigner: Assigner::new(s.window.clone(), s.lateness),
-                mode: ExpectMode::Live,
-                windows: registry.counter(&SQL_WINDOWS, &[("scenario", &s.name)]),
-                late: registry.counter(&SQL_LATE, &[("scenario", &s.name)]),
-                errors: registry.counter(&SQL_ERRORS, &[("scenario", &s.name)]),
-                scenario: s,
-            })
-            .collect();
-        SqlEngine { running }
-    }
-
-    /// How many scenarios.
-    pub fn len(&self) -> usize {
-        self.running.len()
-    }
-
-    /// Whether none.
-    pub fn is_empty(&self) -> bool {
-        self.running.is_empty()
-    }
-
-    /// The scenarios.
-    pub fn scenarios(&self) -> impl Iterator<Item = &SqlScenario> {
-        self.running.iter().map(|r| &r.scenario)
-    }
-
-    /// Puts a log event in the windows of every scenario (overflow events are not windowed).
-    pub fn pour(&mut self, e: &Event, now: DateTime<Utc>) {
-        if e.kind != EventType::Log {
-            return;
-        }
-        let t = event_time(e, now);
-        for r in &mut self.running {
-            r.mode = e.expect_mode;
-            match r.assigner.insert(e, t, r.scenario.plan.event_columns()) {
-                Ok(Placed::Kept) => {}
-                Ok(Placed::Late) => r.late.inc(),
-                Err(err) => {
-                    tracing::warn!(scenario = %r.scenario.name, error = %err, "Event not windowed.")
-                }
-            }
-        }
-    }
-
-    /// Moves the watermark to `now` and evaluates the windows that close.
-    pub fn advance(&mut self, now: DateTime<Utc>, out: &mut Vec<Event>) {
-        self.close(now.timestamp_nanos_opt().unwrap_or(i64::MAX), false, out);
-    }
-
-    /// Evaluates every open window (end of a replay, shutdown).
-    pub fn flush(&mut self, out: &mut Vec<Event>) {
-        self.close(i64::MIN, true, out);
-    }
-
-    fn close(&mut self, watermark: i64, flush: bool, out: &mut Vec<Event>) {
-        for r in &mut self.running {
-            let Running {
-                scenario,
-                assigner,
-                mode,
-                windows,
-                errors,
-                raised,
-                ..
-            } = r;
-            let _ = assigner.advance::<()>(watermark, flush, |w: Window, panes| {
-                let events: usize = panes.iter().map(|p| p.rows()).sum();
-                windows.inc();
-                match scenario.plan.evaluate(w, panes) {
-                    Ok(rows) => alert::overflows(
-                        scenario,
-                        w,
-                        events,
-                        *mode,
-                        &rows,
-                        raised.as_mut(),
-                        out,
-                    ),
-                    Err(e) => {
-                        errors.inc();
-                        tracing::error!(
-                            scenario = %scenario.name,
-                            window_start = %palisade_schemas::time::format_rfc3339_nano(&DateTime::from_timestamp_nanos(w.start)),
-                            window_end = %palisade_schemas::time::format_rfc3339_nano(&DateTime::from_timestamp_nanos(w.end)),
-                            error = %e.strip_backtrace(),
-                            "SQL scenario query failed on a window; window dropped."
-                        );
-                    }
-                }
-                Ok(())
-            });
-        }
-    }
 }

@@ -5,6 +5,7 @@
 //! type: sql
 //! name: palisade/sql-ssh-bf
 //! description: "Many failed SSH logins from one address in a minute"
+//! filter: evt.Meta.log_type == 'ssh_failed-auth'   # optional: the events windowed at all
 //! window:
 //!   type: tumbling          # tumbling | hopping | session
 //!   size: 1m                # tumbling and hopping: the window's length
@@ -51,6 +52,10 @@ pub struct SqlScenarioSpec {
     pub version: String,
     /// Links.
     pub references: Vec<String>,
+    /// Optional expression (as a bucket scenario's `filter`): only the events it accepts are
+    /// windowed, and, in Kafka mode, re-keyed for this scenario.
+    #[serde(deserialize_with = "lenient")]
+    pub filter: String,
     /// The window the query runs over.
     pub window: WindowSpec,
     /// The query over the table `events`, run once per window when it closes.

@@ -13,6 +13,8 @@
 //!   evaluated once, when the watermark reaches its end plus `allowed_lateness`.
 //! * An event is late when every window it belongs to is closed: it is counted and dropped.
 //! * At the end of a replay (`flush`) every open window closes.
+//! * The events held in open windows are capped ([`Assigner::with_cap`]): past the cap an event
+//!   is refused ([`Placed::Full`]) until closing windows make room.
 
 use super::accumulate::Pane;
 use palisade_schemas::{Event, SchemaError};
@@ -119,6 +121,10 @@ pub struct Assigner {
     /// The first pane window not closed yet.
     closed_below: i64,
     sessions: HashMap<String, Vec<Session>>,
+    /// Events held in open panes and sessions.
+    held: usize,
+    /// The most events held.
+    cap: usize,
 }
 
 /// What an inserted event became.
@@ -128,6 +134,8 @@ pub enum Placed {
     Kept,
     /// Every window it belongs to is closed.
     Late,
+    /// The open windows hold the cap already: the event was not kept.
+    Full,
 }
 
 fn clamp(v: i128) -> i64 {
@@ -144,7 +152,15 @@ impl Assigner {
             panes: BTreeMap::new(),
             closed_below: i64::MIN,
             sessions: HashMap::new(),
+            held: 0,
+            cap: usize::MAX,
         }
+    }
+
+    /// Holds at most `cap` events in open windows.
+    pub fn with_cap(mut self, cap: usize) -> Self {
+        self.cap = cap;
+        self
     }
 
     /// The watermark.
@@ -154,13 +170,7 @@ impl Assigner {
 
     /// Events held in open windows.
     pub fn held(&self) -> usize {
-        self.panes.values().map(Pane::rows).sum::<usize>()
-            + self
-                .sessions
-                .values()
-                .flatten()
-                .map(|s| s.pane.rows())
-                .sum::<usize>()
+        self.held
     }
 
     /// Puts `e` (at `t`) in its pane or session, building `columns`.
@@ -170,13 +180,23 @@ impl Assigner {
             if p < self.closed_below {
                 return Ok(Placed::Late);
             }
+            if self.held >= self.cap {
+                return Ok(Placed::Full);
+            }
             self.panes.entry(p).or_default().push(e, t, columns)?;
+            self.held += 1;
             return Ok(Placed::Kept);
         }
         let WindowKind::Session { gap, key } = &self.kind else {
             return Ok(Placed::Late);
         };
         let gap = *gap;
+        if self.held >= self.cap {
+            // Late or not, it is not kept; late is the more useful answer.
+            let late = i128::from(t) + i128::from(gap) + i128::from(self.lateness)
+                <= i128::from(self.watermark);
+            return Ok(if late { Placed::Late } else { Placed::Full });
+        }
         let list = self.sessions.entry(key.of(e).to_string()).or_default();
         let mut joined: Vec<usize> = (0..list.len())
             .filter(|&i| {
@@ -198,6 +218,7 @@ impl Assigner {
                 last: t,
                 pane,
             });
+            self.held += 1;
             return Ok(Placed::Kept);
         }
         let first = joined.remove(0);
@@ -213,6 +234,7 @@ impl Assigner {
         s.start = s.start.min(t);
         s.last = s.last.max(t);
         s.pane.push(e, t, columns)?;
+        self.held += 1;
         Ok(Placed::Kept)
     }
 
@@ -264,7 +286,10 @@ impl Assigner {
                     result = eval(w, &mut panes);
                 }
             }
-            self.panes = self.panes.split_off(&below);
+            let open = self.panes.split_off(&below);
+            let closed: usize = self.panes.values().map(Pane::rows).sum();
+            self.held = self.held.saturating_sub(closed);
+            self.panes = open;
             return result;
         }
         let WindowKind::Session { gap, .. } = self.kind else {
@@ -283,6 +308,8 @@ impl Assigner {
             }
         }
         self.sessions.retain(|_, l| !l.is_empty());
+        let rows: usize = closed.iter().map(|s| s.pane.rows()).sum();
+        self.held = self.held.saturating_sub(rows);
         closed.sort_by_key(|s| (s.last, s.start));
         let mut result = Ok(());
         for mut s in closed {
@@ -390,6 +417,25 @@ mod tests {
         a.insert(&ev("a"), 25 * S, &[0]).unwrap();
         assert_eq!(a.held(), 5);
         assert_eq!(close(&mut a, 0, true), vec![(20, 30, 1), (21, 48, 4)]);
+    }
+
+    #[test]
+    fn the_cap_refuses_events_until_a_window_closes() {
+        let mut a = Assigner::new(WindowKind::Tumbling { size: 60 * S }, 0).with_cap(2);
+        assert_eq!(a.insert(&ev("a"), S, &[0]).unwrap(), Placed::Kept);
+        assert_eq!(a.insert(&ev("a"), 61 * S, &[0]).unwrap(), Placed::Kept);
+        assert_eq!(a.insert(&ev("a"), 62 * S, &[0]).unwrap(), Placed::Full);
+        assert_eq!(a.held(), 2);
+        assert_eq!(close(&mut a, 60, false), vec![(0, 60, 1)]);
+        assert_eq!(a.held(), 1);
+        assert_eq!(a.insert(&ev("a"), 62 * S, &[0]).unwrap(), Placed::Kept);
+        assert_eq!(a.insert(&ev("a"), 63 * S, &[0]).unwrap(), Placed::Full);
+        let key = KeyColumn::parse("source_ip").unwrap();
+        let mut s = Assigner::new(WindowKind::Session { gap: 10 * S, key }, 0).with_cap(1);
+        assert_eq!(s.insert(&ev("a"), 0, &[0]).unwrap(), Placed::Kept);
+        assert_eq!(s.insert(&ev("b"), S, &[0]).unwrap(), Placed::Full);
+        assert_eq!(close(&mut s, 10, false), vec![(0, 10, 1)]);
+        assert_eq!(s.held(), 0);
     }
 
     #[test]

@@ -19,11 +19,14 @@
 //! * The schema is created at the first delivery: `deploy/clickhouse/18.16.sql` on old servers
 //!   (Debian 12's 18.16), `current.sql` on 20.1 and later (LowCardinality, TTL, IPv6 column).
 //!   The `clickhouse` crate's schema validation is off: 18.16 lacks the format it needs.
+//! * [`ArchivedEvents`] reads the events of a time range back (`palisade sql-test --archive`).
 
+mod read;
 mod rows;
 mod spec;
 mod spool;
 
+pub use read::ArchivedEvents;
 pub use rows::{AlertRow, DecisionRow, EventRow};
 pub use spec::{ArchiveConfig, ArchiveSpec};
 pub use spool::Spool;
