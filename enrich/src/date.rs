@@ -111,6 +111,25 @@ pub fn parse_unix(s: &str) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0)
 }
 
+/// Whether `value` starts with an English month abbreviation (any case), as Go's `Jan` reads.
+fn starts_with_month(value: &str) -> bool {
+    const MONTHS: [&[u8]; 12] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec",
+    ];
+    value
+        .as_bytes()
+        .get(..3)
+        .is_some_and(|p| MONTHS.iter().any(|m| p.eq_ignore_ascii_case(m)))
+}
+
+/// Whether a Go layout starts with a digit (a number token such as `2006`, `02`, `15`, or a
+/// literal digit) or a weekday token (`Mon`, `Monday`): either needs the value to start with a
+/// digit or a weekday name, never a month name.
+fn starts_with_number_or_weekday(layout: &str) -> bool {
+    layout.starts_with(|c: char| c.is_ascii_digit()) || layout.starts_with("Mon")
+}
+
 /// Steps 1 to 3 of the algorithm with a compiled hint; `year` is asked only for year-less
 /// results.
 fn parse_steps(
@@ -124,9 +143,14 @@ fn parse_steps(
     if let Some(t) = hint.and_then(|l| with_layout(l, input, year)) {
         return Some(t);
     }
+    // A value that starts with a month name (syslog's `Jun 10 06:00:11`) cannot match a
+    // layout that starts with a number or a weekday: those are skipped without trying them.
+    let month_first = starts_with_month(input);
     if let Some(t) = default_layouts()
         .iter()
-        .find_map(|l| with_layout(l, input, year))
+        .zip(DEFAULT_LAYOUTS)
+        .filter(|(_, text)| !(month_first && starts_with_number_or_weekday(text)))
+        .find_map(|(l, _)| with_layout(l, input, year))
     {
         return Some(t);
     }
@@ -246,6 +270,25 @@ impl Enricher for ParseDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn month_first_values_skip_only_layouts_that_cannot_match_them() {
+        let skipped: Vec<&str> = DEFAULT_LAYOUTS
+            .iter()
+            .copied()
+            .filter(|l| starts_with_number_or_weekday(l))
+            .collect();
+        // Every skipped layout fails on a month-first value when tried.
+        for value in ["Jun 10 06:00:11", "jan  2 15:04:05", "Dec 31 23:59:59 2024"] {
+            assert!(starts_with_month(value));
+            for l in &skipped {
+                assert!(GoLayout::new(l).parse(value).is_none(), "{l} on {value}");
+            }
+        }
+        assert!(!starts_with_month("10/Jun/2024:06:00:03 +0000"));
+        assert!(!starts_with_month("Mon Jan 2 15:04:05 2006"));
+        assert!(!starts_with_month("Ju"));
+    }
     use palisade_runtime::clock::ManualClock;
 
     fn now() -> DateTime<Utc> {

@@ -34,10 +34,10 @@ use std::sync::Arc;
 
 /// NFAs up to this many states use `regex-automata`'s bounded backtracker, whose steps are
 /// cheaper (its memo has no generations) and whose up-front clearing is still small; bigger ones
-/// use [`Backtracker`]. Measured on the hub's patterns: at 1,600 states (`SYSLOGLINE`) and
-/// 3,000 (nginx access) the two cost about the same per line, at 26,000 (`SSHD_LOG`) the lazily
-/// cleared memo is 8 times faster.
-const LAZY_MEMO_MIN_STATES: usize = 4000;
+/// use [`Backtracker`]. Measured on the hub's patterns: at 1,600 states (`SYSLOGLINE`) the two
+/// cost about the same per line, at 3,000 (nginx access) [`Backtracker`] is about 7% faster
+/// (it memoizes only join states and clears nothing up front), at 26,000 (`SSHD_LOG`) 8 times.
+const LAZY_MEMO_MIN_STATES: usize = 1000;
 
 /// Above this many memo bits (`states × (span + 1)`, 4 MiB) the caller falls back to the
 /// `meta` regex (which then uses its PikeVM, whose memory does not grow with the span).
@@ -60,7 +60,7 @@ pub(crate) enum CaptureEngine {
 impl CaptureEngine {
     pub(crate) fn new(nfa: NFA) -> Result<Self, String> {
         if nfa.states().len() >= LAZY_MEMO_MIN_STATES {
-            return Ok(CaptureEngine::Large(Backtracker { nfa }));
+            return Ok(CaptureEngine::Large(Backtracker::new(nfa)));
         }
         let config = backtrack::Config::new().visited_capacity(MAX_VISITED_BITS / 8);
         let backtracker = backtrack::Builder::new()
@@ -78,9 +78,7 @@ impl CaptureEngine {
     /// The same NFA on the lazily cleared backtracker, whatever its size.
     #[cfg(test)]
     pub(crate) fn lazy(&self) -> Self {
-        CaptureEngine::Large(Backtracker {
-            nfa: self.nfa().clone(),
-        })
+        CaptureEngine::Large(Backtracker::new(self.nfa().clone()))
     }
 
     fn nfa(&self) -> &NFA {
@@ -139,9 +137,66 @@ impl std::fmt::Debug for CaptureEngine {
 }
 
 /// A backtracker whose memo is cleared lazily.
+///
+/// Only join states (states with more than one way in: two or more incoming transitions, or
+/// the start state with one) have a row in the memo. A state with a single predecessor is
+/// explored at a position at most as often as that predecessor is at the position before it
+/// (or the same one, for an epsilon transition), so memoizing the join states alone already
+/// explores every `(state, position)` at most once, in the same order, with the same result;
+/// and the memo is smaller and touched less often (a `.*` loop memoizes its union, not the
+/// byte class it loops through).
 #[derive(Clone, Debug)]
 pub(crate) struct Backtracker {
     nfa: NFA,
+    /// The memo row of each state, `NO_ROW` for states that are not joins.
+    rows: Arc<[u32]>,
+    /// The number of rows.
+    joins: usize,
+}
+
+/// The memo row of a state that is not memoized.
+const NO_ROW: u32 = u32::MAX;
+
+impl Backtracker {
+    fn new(nfa: NFA) -> Self {
+        let mut incoming = vec![0u8; nfa.states().len()];
+        let mut add = |sid: StateID| {
+            let n = &mut incoming[sid.as_usize()];
+            *n = n.saturating_add(1);
+        };
+        add(nfa.start_anchored());
+        for state in nfa.states() {
+            match state {
+                State::ByteRange { trans } => add(trans.next),
+                State::Sparse(sparse) => sparse.transitions.iter().for_each(|t| add(t.next)),
+                State::Dense(dense) => dense.transitions.iter().for_each(|&next| add(next)),
+                State::Look { next, .. } | State::Capture { next, .. } => add(*next),
+                State::Union { alternates } => alternates.iter().for_each(|&sid| add(sid)),
+                State::BinaryUnion { alt1, alt2 } => {
+                    add(*alt1);
+                    add(*alt2);
+                }
+                State::Fail | State::Match { .. } => {}
+            }
+        }
+        let mut joins = 0u32;
+        let rows = incoming
+            .iter()
+            .map(|&n| {
+                if n > 1 {
+                    joins += 1;
+                    joins - 1
+                } else {
+                    NO_ROW
+                }
+            })
+            .collect();
+        Backtracker {
+            nfa,
+            rows,
+            joins: joins as usize,
+        }
+    }
 }
 
 /// One pending piece of work of the depth-first search.
@@ -189,7 +244,7 @@ impl Backtracker {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let scratch = &mut *scratch;
-            let blocks = ((span.len() + 1) * self.nfa.states().len()).div_ceil(BLOCK_BITS);
+            let blocks = ((span.len() + 1) * self.joins).div_ceil(BLOCK_BITS);
             if scratch.visited.len() < blocks {
                 scratch.visited.resize(blocks, [0; BLOCK_BITS / 64]);
                 scratch.generations.resize(blocks, 0);
@@ -202,6 +257,8 @@ impl Backtracker {
             });
             let mut search = Search {
                 nfa: &self.nfa,
+                states: self.nfa.states(),
+                rows: &self.rows,
                 haystack,
                 start: span.start,
                 end: span.end,
@@ -215,6 +272,9 @@ impl Backtracker {
 
 struct Search<'a> {
     nfa: &'a NFA,
+    /// `nfa.states()`, read once.
+    states: &'a [State],
+    rows: &'a [u32],
     haystack: &'a [u8],
     start: usize,
     end: usize,
@@ -223,10 +283,15 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
-    /// Marks `(sid, at)` explored; false if it already was.
+    /// Marks `(sid, at)` explored; false if it already was. States that are not joins are
+    /// not memoized (always true).
     #[inline(always)]
     fn first_visit(&mut self, sid: StateID, at: usize) -> bool {
-        let bit = sid.as_usize() * self.stride + (at - self.start);
+        let row = self.rows.get(sid.as_usize()).copied().unwrap_or(NO_ROW);
+        if row == NO_ROW {
+            return true;
+        }
+        let bit = row as usize * self.stride + (at - self.start);
         let block = bit / BLOCK_BITS;
         let generation = self.scratch.generation;
         let scratch = &mut *self.scratch;
@@ -277,7 +342,10 @@ impl Search<'_> {
             if !self.first_visit(sid, at) {
                 return false;
             }
-            match nfa.state(sid) {
+            let Some(state) = self.states.get(sid.as_usize()) else {
+                return false;
+            };
+            match state {
                 State::ByteRange { trans } => {
                     if at >= self.end || !trans.matches(self.haystack, at) {
                         return false;

@@ -379,14 +379,9 @@ impl Compiler<'_> {
             let statics = self.statics(doc, &join_key(&gp, "statics"), &name, &g.statics);
             let grok = compiled?;
             let input = input?;
-            let exports_input = match &input {
-                GrokInput::Parsed(k) => grok.field_names().any(|f| f == k),
-                _ => false,
-            };
             Some(GrokNode {
                 grok,
                 input,
-                exports_input,
                 statics,
             })
         });

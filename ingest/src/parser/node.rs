@@ -22,9 +22,6 @@ pub(crate) enum GrokInput {
 pub(crate) struct GrokNode {
     pub(crate) grok: Arc<Grok>,
     pub(crate) input: GrokInput,
-    /// Whether the grok exports the `Parsed` field it reads (`apply_on: request` capturing
-    /// `request`).
-    pub(crate) exports_input: bool,
     pub(crate) statics: Vec<Static>,
 }
 
@@ -133,19 +130,23 @@ impl Node {
             let matched = match &g.input {
                 // The line is borrowed: no copy of it per grok.
                 GrokInput::Raw => capture_into(&g.grok, &evt.line.raw, &mut evt.parsed),
-                // The input is taken out of the map while the captures are written, and put back
-                // unless the grok exports that very field (then its capture is the new value).
-                GrokInput::Parsed(k) => match evt.parsed.get_mut(k) {
-                    Some(slot) => {
-                        let input = std::mem::take(slot);
-                        let matched = capture_into(&g.grok, &input, &mut evt.parsed);
-                        if !matched || !g.exports_input {
-                            if let Some(slot) = evt.parsed.get_mut(k) {
-                                *slot = input;
+                // The input is matched where it is (one lookup, nothing moved when the grok
+                // does not match, which is most of the time); on a match the values are copied
+                // out before the map is written. A grok that exports that very field overwrites
+                // it with its capture.
+                GrokInput::Parsed(k) => match evt.parsed.get(k) {
+                    Some(input) => match g.grok.captures(input).filter(|c| !c.is_empty()) {
+                        Some(caps) => {
+                            let fields: Vec<(&str, String)> =
+                                caps.iter().map(|(f, v)| (f, v.to_string())).collect();
+                            evt.parsed.reserve(fields.len());
+                            for (f, v) in fields {
+                                evt.parsed.insert(f.to_string(), v);
                             }
+                            true
                         }
-                        matched
-                    }
+                        None => false,
+                    },
                     None => false,
                 },
                 GrokInput::Expr(p) => match p.eval_with(evt, value_to_string) {

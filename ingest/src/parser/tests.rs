@@ -267,3 +267,33 @@ fn documents_without_name_description_or_author_are_skipped() {
     .unwrap();
     assert!(set.is_empty());
 }
+
+/// A grok on a `Parsed` field may export that very field (the hub's http-logs splits `request`
+/// into `request` and `http_args`): on a match the capture replaces it, otherwise it is kept; a
+/// grok that does not export its input leaves it as it was.
+#[test]
+fn grok_on_a_parsed_field_that_it_exports() {
+    const SPLIT: &str = r#"
+name: test/split
+filter: evt.Parsed.program == 'web'
+nodes:
+  - grok:
+      pattern: '^%{DATA:message}\?%{GREEDYDATA:args}$'
+      apply_on: message
+  - grok:
+      pattern: '^/%{WORD:first}'
+      apply_on: message
+"#;
+    let set = load(&[("s00-raw", RAW), ("s01-parse", SPLIT)]).unwrap();
+    let mut e = event("web: /index?id=1");
+    assert_eq!(set.parse(&mut e), Verdict::Keep);
+    assert_eq!(e.parsed["message"], "/index");
+    assert_eq!(e.parsed["args"], "id=1");
+    assert_eq!(e.parsed["first"], "index");
+
+    let mut e = event("web: /plain");
+    assert_eq!(set.parse(&mut e), Verdict::Keep);
+    assert_eq!(e.parsed["message"], "/plain");
+    assert!(!e.parsed.contains_key("args"));
+    assert_eq!(e.parsed["first"], "plain");
+}
