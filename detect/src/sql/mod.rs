@@ -42,7 +42,12 @@ use window::{KeyColumn, WindowKind};
 /// The default of [`SqlScenario::max_window_events`] (`scenarios.sql_max_window_events`).
 pub const DEFAULT_MAX_WINDOW_EVENTS: usize = 1_000_000;
 
-/// Windows evaluated, per scenario.
+/// Queries run, per scenario.
+pub static SQL_QUERIES: MetricDef = MetricDef::counter(
+    "palisade_detect_sql_queries_total",
+    "Queries run for SQL scenarios, per scenario (sessions closing together share one).",
+);
+/// Windows of SQL scenarios evaluated.
 pub static SQL_WINDOWS: MetricDef = MetricDef::counter(
     "palisade_detect_sql_windows_total",
     "Windows of SQL scenarios evaluated, per scenario.",

@@ -29,6 +29,7 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::{collect, ExecutionPlan};
 use datafusion::prelude::SessionConfig;
@@ -117,6 +118,8 @@ pub struct SqlPlan {
     event_columns: Vec<usize>,
     stored_schema: SchemaRef,
     incremental: bool,
+    /// See [`SqlPlan::group_columns`].
+    group_columns: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for SqlPlan {
@@ -144,6 +147,37 @@ fn collect_nodes(plan: &Arc<dyn ExecutionPlan>, out: &mut Vec<Arc<dyn ExecutionP
     for c in plan.children() {
         collect_nodes(c, out);
     }
+}
+
+/// See [`SqlPlan::group_columns`].
+fn group_columns(plan: &LogicalPlan) -> Option<Vec<String>> {
+    let mut groups: Vec<Vec<Expr>> = Vec::new();
+    let mut scans = 0;
+    let mut simple = true;
+    plan.apply_with_subqueries(|node| {
+        match node {
+            LogicalPlan::Projection(_) | LogicalPlan::Filter(_) | LogicalPlan::SubqueryAlias(_) => {
+            }
+            LogicalPlan::Sort(sort) if sort.fetch.is_none() => {}
+            LogicalPlan::Aggregate(a) => groups.push(a.group_expr.clone()),
+            LogicalPlan::TableScan(_) => scans += 1,
+            _ => simple = false,
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })
+    .ok()?;
+    let [group] = groups.as_slice() else {
+        return None;
+    };
+    (simple && scans == 1).then(|| {
+        group
+            .iter()
+            .filter_map(|e| match e {
+                Expr::Column(c) => Some(c.name.clone()),
+                _ => None,
+            })
+            .collect()
+    })
 }
 
 impl SqlPlan {
@@ -186,6 +220,7 @@ impl SqlPlan {
             .with_allow_statements(false)
             .verify_plan(&logical)
             .map_err(|_| PlanError::new("only a query (SELECT ...) is allowed"))?;
+        let group_columns = group_columns(&logical);
         let plan = futures::executor::block_on(state.create_physical_plan(&logical))
             .map_err(|e| PlanError::from_df(&e))?;
         let mut nodes = Vec::new();
@@ -213,7 +248,18 @@ impl SqlPlan {
             event_columns,
             stored_schema,
             incremental,
+            group_columns,
         })
+    }
+
+    /// The plain columns the query groups by, when the query is one grouped aggregation whose
+    /// every result row comes from one group: only projections, filters (`WHERE`, `HAVING`),
+    /// sorts without a limit and aliases around one aggregate over one scan of `events`; no
+    /// limit, join, union, window function or subquery. Such a query may run over several
+    /// sessions with different keys at once, when it groups by the key column: each group is
+    /// then one session.
+    pub fn group_columns(&self) -> Option<&[String]> {
+        self.group_columns.as_deref()
     }
 
     /// One partial aggregate, every scan of `events` under it, no window column read.
@@ -335,6 +381,22 @@ impl SqlPlan {
         for p in panes.iter_mut() {
             for b in p.batches().map_err(schema_err)? {
                 batches.push(self.stored(window, b)?);
+            }
+        }
+        let plan = self.with_events(&self.plan, batches)?;
+        self.run(plan)
+    }
+
+    /// Runs the query once over several windows, each row carrying its own window's
+    /// `window_start`/`window_end` (sessions of different keys, see [`SqlPlan::group_columns`]).
+    pub fn evaluate_many(
+        &self,
+        windows: &mut [(Window, &mut Pane)],
+    ) -> Result<Vec<RecordBatch>, DataFusionError> {
+        let mut batches = Vec::new();
+        for (w, p) in windows.iter_mut() {
+            for b in p.batches().map_err(schema_err)? {
+                batches.push(self.stored(*w, b)?);
             }
         }
         let plan = self.with_events(&self.plan, batches)?;

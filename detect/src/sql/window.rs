@@ -61,6 +61,23 @@ impl KeyColumn {
         Some(KeyColumn::Meta(meta.to_string()))
     }
 
+    /// The `events` table column holding this key, when it has one of its own.
+    pub fn table_column(&self) -> Option<&'static str> {
+        match self {
+            KeyColumn::Meta(k) => match k.as_str() {
+                "source_ip" => Some("source_ip"),
+                "log_type" => Some("log_type"),
+                "service" => Some("service"),
+                "IsoCode" => Some("country"),
+                "ASNNumber" => Some("asn"),
+                "ASNOrg" => Some("as_org"),
+                _ => None,
+            },
+            KeyColumn::Parsed(_) => None,
+            KeyColumn::LabelType => Some("label_type"),
+        }
+    }
+
     /// The key of an event ("" when it has none).
     pub fn of<'a>(&self, e: &'a Event) -> &'a str {
         match self {
@@ -292,36 +309,54 @@ impl Assigner {
             self.panes = open;
             return result;
         }
+        let mut result = Ok(());
+        for (w, mut pane, _) in self.close_sessions(watermark, flush) {
+            if result.is_ok() {
+                result = eval(w, &mut [&mut pane]);
+            }
+        }
+        result
+    }
+
+    /// Session windows: moves the watermark like [`Assigner::advance`] and takes the sessions
+    /// that close, in order of end, with their windows and keys (nothing for other kinds).
+    pub fn close_sessions(&mut self, watermark: i64, flush: bool) -> Vec<(Window, Pane, String)> {
+        self.watermark = self.watermark.max(watermark);
+        let wm = if flush {
+            i128::MAX / 4
+        } else {
+            i128::from(self.watermark)
+        };
+        let lateness = i128::from(self.lateness);
         let WindowKind::Session { gap, .. } = self.kind else {
-            return Ok(());
+            return Vec::new();
         };
         let mut closed = Vec::new();
-        for list in self.sessions.values_mut() {
+        for (key, list) in self.sessions.iter_mut() {
             let mut i = 0;
             while i < list.len() {
                 let s = &list[i];
                 if i128::from(s.last) + i128::from(gap) + lateness <= wm {
-                    closed.push(list.swap_remove(i));
+                    closed.push((list.swap_remove(i), key.clone()));
                 } else {
                     i += 1;
                 }
             }
         }
         self.sessions.retain(|_, l| !l.is_empty());
-        let rows: usize = closed.iter().map(|s| s.pane.rows()).sum();
+        let rows: usize = closed.iter().map(|(s, _)| s.pane.rows()).sum();
         self.held = self.held.saturating_sub(rows);
-        closed.sort_by_key(|s| (s.last, s.start));
-        let mut result = Ok(());
-        for mut s in closed {
-            let w = Window {
-                start: s.start,
-                end: clamp(i128::from(s.last) + i128::from(gap)),
-            };
-            if result.is_ok() {
-                result = eval(w, &mut [&mut s.pane]);
-            }
-        }
-        result
+        closed.sort_by_key(|(s, _)| (s.last, s.start));
+        closed
+            .into_iter()
+            .map(|(s, key)| {
+                let w = Window {
+                    start: s.start,
+                    end: clamp(i128::from(s.last) + i128::from(gap)),
+                };
+                (w, s.pane, key)
+            })
+            .collect()
     }
 }
 
