@@ -44,6 +44,18 @@ pub struct KafkaSender<T> {
     retries: Counter,
 }
 
+impl<T> Clone for KafkaSender<T> {
+    fn clone(&self) -> Self {
+        KafkaSender {
+            producer: self.producer.clone(),
+            topic: self.topic.clone(),
+            encode: self.encode.clone(),
+            produced: self.produced.clone(),
+            retries: self.retries.clone(),
+        }
+    }
+}
+
 impl<T> KafkaSender<T> {
     /// A sender to `topic`.
     pub fn new(

@@ -32,7 +32,7 @@ use palisade_detect::sql::{Partition, Selector, SqlScenario};
 use palisade_detect::stage::DetectStage;
 use palisade_detect::{BucketEngine, Scenarios};
 use palisade_ingest::parse::ParserSet;
-use palisade_runtime::bus::{Batch, BusReceiver, BusSender};
+use palisade_runtime::bus::{Ack, Batch, BusReceiver, BusSender};
 use palisade_runtime::clock::SharedClock;
 use palisade_runtime::metrics::{Counter, Registry};
 use palisade_runtime::shutdown::Shutdown;
@@ -88,12 +88,24 @@ pub fn decode_rekeyed(bytes: &[u8], rebuild: bool, known: &[String]) -> Result<R
     Ok(r)
 }
 
-/// The `events` receiver of the detect role, re-publishing what the re-keyed scenarios need
-/// before handing each batch on.
+/// The `events` receiver of the detect role, re-publishing what the re-keyed scenarios need.
+///
+/// A batch goes on to the detect stage at once while its re-keyed records are being delivered
+/// (a stalled delivery, a broker outage for instance, must not hold events back from the
+/// buckets: in live mode they leak on the clock, so late events may no longer overflow); the
+/// batch's own ack is passed on only once both the stage acked it and its records were
+/// acknowledged by the brokers, before the next batch is taken, so offsets are committed in
+/// order and only for batches whose re-keyed records are safe.
 pub struct RekeyTap<R> {
     inner: R,
     targets: Vec<(Selector, Counter)>,
     sender: KafkaSender<Rekeyed>,
+    /// The previous batch: its re-key delivery, the stage's ack of it, and its own ack.
+    pending: Option<(
+        tokio::task::JoinHandle<()>,
+        tokio::sync::oneshot::Receiver<()>,
+        Ack,
+    )>,
 }
 
 impl<R> RekeyTap<R> {
@@ -115,6 +127,7 @@ impl<R> RekeyTap<R> {
             inner,
             targets,
             sender,
+            pending: None,
         }
     }
 
@@ -152,24 +165,44 @@ impl<R> RekeyTap<R> {
 
 impl<R: BusReceiver<Event>> BusReceiver<Event> for RekeyTap<R> {
     async fn recv(&mut self) -> Option<Batch<Event>> {
-        let mut batch = self.inner.recv().await?;
-        let records = self.rekey(&mut batch.items);
-        if !records.is_empty() {
-            let mut per = vec![0u64; self.targets.len()];
-            let items = records
-                .into_iter()
-                .map(|(i, r)| {
-                    per[i] += 1;
-                    r
-                })
-                .collect();
-            // Returns once the brokers acknowledged every record (retrying until they do);
-            // only then does the batch, and later its ack, go on.
-            let _ = self.sender.send(Batch::new(items)).await;
-            for ((_, c), n) in self.targets.iter().zip(per) {
-                c.add(n);
+        if let Some((delivered, handled, ack)) = self.pending.take() {
+            // Delivery retries until the brokers acknowledge; the stage acks a batch before it
+            // asks for the next one, so `handled` is settled (an error: dropped unacked).
+            let _ = delivered.await;
+            if handled.await.is_ok() {
+                ack.ack();
             }
         }
+        let mut batch = self.inner.recv().await?;
+        let records = self.rekey(&mut batch.items);
+        if records.is_empty() {
+            return Some(batch);
+        }
+        let mut per = vec![0u64; self.targets.len()];
+        let items = records
+            .into_iter()
+            .map(|(i, r)| {
+                per[i] += 1;
+                r
+            })
+            .collect();
+        let mut sender = self.sender.clone();
+        let counters: Vec<Counter> = self.targets.iter().map(|(_, c)| c.clone()).collect();
+        let delivered = tokio::spawn(async move {
+            // Returns once the brokers acknowledged every record (retrying until they do).
+            let _ = sender.send(Batch::new(items)).await;
+            for (c, n) in counters.iter().zip(per) {
+                c.add(n);
+            }
+        });
+        let (tx, handled) = tokio::sync::oneshot::channel();
+        let ack = std::mem::replace(
+            &mut batch.ack,
+            Ack::new(move || {
+                let _ = tx.send(());
+            }),
+        );
+        self.pending = Some((delivered, handled, ack));
         Some(batch)
     }
 }
