@@ -31,6 +31,7 @@
 //! `memmem` before the regex runs.
 
 mod backtrack;
+mod classloop;
 mod compile;
 mod library;
 mod prefilter;
