@@ -28,8 +28,13 @@
 //! one frame that backs off one iteration at a time, only as far as the rest of the pattern
 //! needs. That explores the same `(state, position)` pairs in the same order as stepping through
 //! the loop's states would, so the captures are the same.
+//!
+//! It also skips the alternatives that cannot go on with the next byte
+//! ([`firstbytes`](super::firstbytes)), which would fail anyway: the wide alternations of grok
+//! (`IPORHOST` tries IPv6 first) then cost a table lookup per branch instead of a walk.
 
 use super::classloop::{self, ClassLoop, LEAD, NO_LOOP, ONE};
+use super::firstbytes::FirstBytes;
 use regex_automata::nfa::thompson::backtrack::{self, BoundedBacktracker};
 use regex_automata::nfa::thompson::{State, NFA};
 use regex_automata::util::pool::Pool;
@@ -172,6 +177,7 @@ pub(crate) struct Backtracker {
     /// For each state, the index of the class loop at it in `loops`, or `NO_LOOP`.
     loop_at: Arc<[u32]>,
     loops: Arc<[ClassLoop]>,
+    first: Arc<FirstBytes>,
 }
 
 /// The memo row of a state that is not memoized.
@@ -212,7 +218,9 @@ impl Backtracker {
             })
             .collect::<Arc<[u32]>>();
         let (loop_at, loops) = classloop::find(&nfa);
+        let first = Arc::new(FirstBytes::new(&nfa));
         Backtracker {
+            first,
             nfa,
             rows,
             joins: joins as usize,
@@ -291,6 +299,7 @@ impl Backtracker {
                 rows: &self.rows,
                 loop_at: &self.loop_at,
                 loops: &self.loops,
+                first: &self.first,
                 haystack,
                 start: span.start,
                 end: span.end,
@@ -309,6 +318,7 @@ struct Search<'a> {
     rows: &'a [u32],
     loop_at: &'a [u32],
     loops: &'a [ClassLoop],
+    first: &'a FirstBytes,
     haystack: &'a [u8],
     start: usize,
     end: usize,
@@ -338,6 +348,12 @@ impl Search<'_> {
         }
         *word |= mask;
         true
+    }
+
+    /// Whether exploring `sid` at `at` can get past `at` (else it fails).
+    #[inline(always)]
+    fn viable(&self, sid: StateID, at: usize) -> bool {
+        self.first.viable(sid, self.haystack, at, self.end)
     }
 
     /// The words of memo block `block`, cleared first if an older search wrote them.
@@ -458,7 +474,7 @@ impl Search<'_> {
                             hi: prev,
                         });
                     }
-                    if self.explore(exit, hi, slots) {
+                    if self.viable(exit, hi) && self.explore(exit, hi, slots) {
                         return true;
                     }
                 }
@@ -520,9 +536,14 @@ impl Search<'_> {
                     let Some((first, rest)) = alternates.split_first() else {
                         return false;
                     };
-                    self.scratch
-                        .stack
-                        .extend(rest.iter().rev().map(|&sid| Frame::Explore { sid, at }));
+                    for &alt in rest.iter().rev() {
+                        if self.viable(alt, at) {
+                            self.scratch.stack.push(Frame::Explore { sid: alt, at });
+                        }
+                    }
+                    if !self.viable(*first, at) {
+                        return false;
+                    }
                     sid = *first;
                 }
                 State::BinaryUnion { alt1, alt2 } => {
@@ -531,7 +552,12 @@ impl Search<'_> {
                         self.run_loop(lp, sid, at);
                         return false;
                     }
-                    self.scratch.stack.push(Frame::Explore { sid: *alt2, at });
+                    if self.viable(*alt2, at) {
+                        self.scratch.stack.push(Frame::Explore { sid: *alt2, at });
+                    }
+                    if !self.viable(*alt1, at) {
+                        return false;
+                    }
                     sid = *alt1;
                 }
                 State::Capture { next, slot, .. } => {

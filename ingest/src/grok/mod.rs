@@ -33,6 +33,7 @@
 mod backtrack;
 mod classloop;
 mod compile;
+mod firstbytes;
 mod library;
 mod prefilter;
 
