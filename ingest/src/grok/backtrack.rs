@@ -26,8 +26,10 @@
 //! `[^"]*`, `\S+`…) in one step: it consumes the whole run with a table lookup per byte, marks
 //! the loop's union visited at every iteration end at once (a few words of the memo), and leaves
 //! one frame that backs off one iteration at a time, only as far as the rest of the pattern
-//! needs. That explores the same `(state, position)` pairs in the same order as stepping through
-//! the loop's states would, so the captures are the same.
+//! needs. A lazy loop (`.*?` of `DATA`) leaves one frame that goes forward an iteration at a
+//! time, straight to the next position where what follows the loop can read the next byte.
+//! That explores the same `(state, position)` pairs in the same order as stepping through the
+//! loop's states would (less those that fail without reading), so the captures are the same.
 //!
 //! It also skips the alternatives that cannot go on with the next byte
 //! ([`firstbytes`](super::firstbytes)), which would fail anyway: the wide alternations of grok
@@ -240,6 +242,8 @@ enum Frame {
         slot: usize,
         offset: Option<NonMaxUsize>,
     },
+    /// Go once more through the lazy class loop `lp` at `union` from `at`, then leave it.
+    Forward { lp: u32, union: StateID, at: usize },
     /// Leave a class loop for `exit` at `hi`, then at each earlier iteration end down to `lo`.
     Back {
         exit: StateID,
@@ -405,6 +409,34 @@ impl Search<'_> {
         to
     }
 
+    /// The lazy class loop `lp` at `union`, left at `from`: goes through the body as many times
+    /// as it takes to reach an iteration end where leaving can get anywhere ([`viable`]), marking
+    /// the union visited at each; that end, with the frame to go on from it pushed, or `None`
+    /// when the body no longer matches or reaches an end already explored. Iteration ends where
+    /// leaving is not viable would fail at once, so skipping them changes nothing.
+    ///
+    /// [`viable`]: Self::viable
+    fn lazy_step(&mut self, lp: u32, union: StateID, from: usize) -> Option<usize> {
+        let l = self.loops.get(lp as usize)?;
+        let haystack = &self.haystack[..self.end];
+        let mut at = from;
+        loop {
+            let next = match l.first[usize::from(*haystack.get(at)?)] {
+                ONE => at + 1,
+                LEAD => classloop::step(self.states, l.body, haystack, at, self.end)?,
+                _ => return None,
+            };
+            if !self.first_visit(union, next) {
+                return None;
+            }
+            at = next;
+            if self.viable(l.exit, at) {
+                self.scratch.stack.push(Frame::Forward { lp, union, at });
+                return Some(at);
+            }
+        }
+    }
+
     /// At `union`, visited at `from`, the class loop `lp`: consumes the longest run of
     /// iterations whose ends are not yet explored, marks them, and pushes the frame that
     /// leaves the loop at each of them, the last first.
@@ -478,6 +510,15 @@ impl Search<'_> {
                         return true;
                     }
                 }
+                Frame::Forward { lp, union, at } => {
+                    if let Some(at) = self.lazy_step(lp, union, at) {
+                        if let Some(l) = self.loops.get(lp as usize) {
+                            if self.explore(l.exit, at, slots) {
+                                return true;
+                            }
+                        }
+                    }
+                }
             }
         }
         false
@@ -548,9 +589,20 @@ impl Search<'_> {
                 }
                 State::BinaryUnion { alt1, alt2 } => {
                     let lp = self.loop_at.get(sid.as_usize()).copied().unwrap_or(NO_LOOP);
-                    if lp != NO_LOOP {
-                        self.run_loop(lp, sid, at);
-                        return false;
+                    if let Some(l) = self.loops.get(lp as usize) {
+                        if l.greedy {
+                            self.run_loop(lp, sid, at);
+                            return false;
+                        }
+                        // Lazy: leave the loop now, come back for one more iteration after.
+                        self.scratch
+                            .stack
+                            .push(Frame::Forward { lp, union: sid, at });
+                        if !self.viable(l.exit, at) {
+                            return false;
+                        }
+                        sid = l.exit;
+                        continue;
                     }
                     if self.viable(*alt2, at) {
                         self.scratch.stack.push(Frame::Explore { sid: *alt2, at });

@@ -1,9 +1,10 @@
-//! Greedy loops over a character class (`.*`, `[^"]*`, `\S+`, `\d+`…) in a Thompson NFA, found
-//! once per pattern so that the [backtracker](super::backtrack) can consume their runs in a
-//! tight loop instead of stepping through the NFA a byte at a time.
+//! Loops over a character class (`.*`, `[^"]*`, `\S+`, `\d+`…, and the lazy `.*?` of `DATA`) in
+//! a Thompson NFA, found once per pattern so that the [backtracker](super::backtrack) can consume
+//! their runs in a tight loop instead of stepping through the NFA a byte at a time.
 //!
-//! Such a loop is a binary union `U` whose preferred branch is the class (its *body*) and whose
-//! other branch is the exit: `U → body → U | exit`. The body is a small deterministic byte
+//! Such a loop is a binary union `U` with the class (its *body*) on one branch and the exit on
+//! the other: `U → body → U | exit`, the body preferred for a greedy loop, the exit for a lazy
+//! one. The body is a small deterministic byte
 //! automaton that consumes one element of the class and comes back to `U`. Two shapes qualify:
 //!
 //! * every transition of the body's first state goes straight back to `U`: each iteration is one
@@ -13,8 +14,8 @@
 //!   exactly the continuation bytes (`80`–`BF`) of its length. Iteration ends are then the
 //!   positions that do not hold a continuation byte, which is how the backtracker steps back.
 //!
-//! Loops of any other shape (lazy loops, alternations, bodies with captures or looks) are left
-//! to the generic search.
+//! Loops of any other shape (alternations, bodies with captures or looks) are left to the
+//! generic search.
 
 use regex_automata::nfa::thompson::{State, NFA};
 use regex_automata::util::primitives::StateID;
@@ -29,13 +30,15 @@ pub(crate) const ONE: u8 = 1;
 /// The byte starts a multi-byte character: walk the body to find where the iteration ends.
 pub(crate) const LEAD: u8 = 2;
 
-/// A greedy loop over a class.
+/// A loop over a class.
 #[derive(Clone, Debug)]
 pub(crate) struct ClassLoop {
-    /// The first state of the body (the union's preferred branch).
+    /// The first state of the body.
     pub body: StateID,
     /// The union's other branch.
     pub exit: StateID,
+    /// Whether the body is preferred to the exit (`*`, `+`), else the exit is (`*?`, `+?`).
+    pub greedy: bool,
     /// For each byte at the start of an iteration: [`STOP`], [`ONE`] or [`LEAD`].
     pub first: Box<[u8; 256]>,
     /// Whether an iteration is one UTF-8 character (else one byte).
@@ -98,7 +101,17 @@ fn class_loop(states: &[State], union: StateID) -> Option<ClassLoop> {
     let State::BinaryUnion { alt1, alt2 } = states.get(union.as_usize())? else {
         return None;
     };
-    let (body, exit) = (*alt1, *alt2);
+    shaped(states, union, *alt1, *alt2, true).or_else(|| shaped(states, union, *alt2, *alt1, false))
+}
+
+/// The class loop at `union` with `body` and `exit`, if the body has the shape of one.
+fn shaped(
+    states: &[State],
+    union: StateID,
+    body: StateID,
+    exit: StateID,
+    greedy: bool,
+) -> Option<ClassLoop> {
     if body == union {
         return None;
     }
@@ -123,6 +136,7 @@ fn class_loop(states: &[State], union: StateID) -> Option<ClassLoop> {
     Some(ClassLoop {
         body,
         exit,
+        greedy,
         first,
         utf8,
     })
@@ -188,6 +202,13 @@ mod tests {
     use regex_automata::nfa::thompson;
 
     fn loops_of(pattern: &str) -> Vec<(bool, usize, usize)> {
+        greedy_loops_of(pattern)
+            .into_iter()
+            .map(|(_, shape)| shape)
+            .collect()
+    }
+
+    fn greedy_loops_of(pattern: &str) -> Vec<(bool, (bool, usize, usize))> {
         let nfa = thompson::NFA::new(pattern).unwrap();
         let (_, loops) = find(&nfa);
         loops
@@ -195,8 +216,10 @@ mod tests {
             .map(|l| {
                 let ones = l.first.iter().filter(|&&k| k == ONE).count();
                 let leads = l.first.iter().filter(|&&k| k == LEAD).count();
-                (l.utf8, ones, leads)
+                (l.greedy, (l.utf8, ones, leads))
             })
+            // The unanchored start's `(?s-u:.)*?`, a lazy loop over every byte.
+            .filter(|&shape| shape != (false, (false, 256, 0)))
             .collect()
     }
 
@@ -209,8 +232,15 @@ mod tests {
         assert_eq!(loops_of(r"[\x00-\x7F]*"), vec![(false, 128, 0)]);
         assert_eq!(loops_of("[^\"]*").len(), 1);
         assert!(loops_of(r"\p{L}*")[0].0);
-        // Lazy loops and loops over alternations are not class loops.
-        assert!(loops_of(".*?").is_empty());
+        assert!(greedy_loops_of("[0-9]+")[0].0);
+        // Lazy loops too, with the exit preferred.
+        assert_eq!(
+            greedy_loops_of(".*?"),
+            vec![(false, (true, 127, 0xF4 - 0xC2 + 1))]
+        );
+        assert_eq!(greedy_loops_of("[a-z]+?"), vec![(false, (false, 26, 0))]);
+        // Loops over alternations are not class loops.
         assert!(loops_of("(?:ab)*").is_empty());
+        assert!(loops_of("(?:ab)*?").is_empty());
     }
 }

@@ -709,8 +709,8 @@ fn grok_many_groups_use_heap_slots() {
     assert_eq!(c.get("f39"), Some("n"));
 }
 
-/// Greedy class loops (`.*`, `[^"]*`, `\S+`, `\d+`, Unicode classes), which the lazily cleared
-/// backtracker consumes in one step, give the reference's slots: runs that must back off (one
+/// Class loops (`.*`, `[^"]*`, `\S+`, `\d+`, Unicode classes, lazy `.*?` and `[^ ]+?`), which
+/// the lazily cleared backtracker consumes in one step, give the reference's slots: runs that must back off (one
 /// byte, one multi-byte character, several times), empty runs, runs cut by a character outside
 /// the class (`\n` for `.`), anchors, and loops that follow each other.
 #[test]
@@ -724,6 +724,8 @@ fn grok_class_loops_match_the_reference() {
         "LETTERS \\p{L}*\n",
         "ASCII [\\x00-\\x7F]*\n",
         "SOMEACCENTS [a-zé]*\n",
+        "LAZY .*?\n",
+        "LAZYWORD [^ ]+?\n",
     ));
     let patterns = [
         "%{ANY:a}",
@@ -743,6 +745,15 @@ fn grok_class_loops_match_the_reference() {
         "%{ASCII:b}",
         "%{ASCII:b}z",
         "%{SOMEACCENTS:w}é%{ANY:rest}",
+        "%{LAZY:a}",
+        "%{LAZY:a}$",
+        "%{LAZY:a} %{LAZY:b}$",
+        "%{LAZY:a}x%{LAZY:b}",
+        "%{LAZY:a}é%{ANY:b}",
+        "^%{LAZY:a}%{DIGITS:n}",
+        "\"%{LAZY:q}\" %{LAZYWORD:w} %{ANY:rest}",
+        "%{LAZYWORD:w}%{DIGITS:n}\\b",
+        "(?:%{LAZYWORD:w} )*?%{DIGITS:n}$",
     ];
     let lines = [
         "",
