@@ -291,6 +291,7 @@ impl Enricher for ReverseDns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Fields;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Answers from a table and counts its calls.
@@ -319,7 +320,7 @@ mod tests {
     }
 
     /// Polls `enrich` until it answers, within 5 s.
-    fn eventually(e: &ReverseDns, input: &str) -> HashMap<String, String> {
+    fn eventually(e: &ReverseDns, input: &str) -> Fields {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let got = e.enrich(input, &Event::default()).fields;

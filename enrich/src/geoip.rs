@@ -27,7 +27,6 @@
 use crate::{EnrichError, Enricher, Enrichment, Registry};
 use maxminddb::Reader;
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -158,10 +157,7 @@ fn lookup_record<'a, T: Deserialize<'a> + Default>(
 
 fn fields<const N: usize>(pairs: [(&str, String); N]) -> Enrichment {
     Enrichment {
-        fields: pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect::<HashMap<_, _>>(),
+        fields: pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         ..Enrichment::default()
     }
 }
@@ -400,6 +396,7 @@ impl GeoIpConfig {
 mod tests {
     use super::*;
     use palisade_schemas::Event;
+    use std::collections::HashMap;
 
     const TEST_DIR: &str = "/work/shared/geoip/test";
     const REAL_DIR: &str = "/work/shared/geoip/real";

@@ -698,6 +698,13 @@ impl Compiler<'_> {
             }
             _ => {}
         }
+        if spec.name == "IpInRange" {
+            if let Some(ConstVal::Str(cidr)) = lowered.get(1).and_then(const_of) {
+                let cidr = helpers::ip::parse_cidr(cidr);
+                let subject = lowered.swap_remove(0);
+                return Ok((n(NodeKind::IpInRangeConst(boxed(subject), cidr)), Ty::Bool));
+            }
+        }
         Ok((n(NodeKind::Call(spec, lowered)), spec.ret))
     }
 

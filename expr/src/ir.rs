@@ -1,13 +1,14 @@
 //! The compiled form the evaluator walks: the syntax tree with names resolved (event fields to
 //! [`EvtPath`]s, `let` and closure variables to stack slots, functions to table entries),
 //! constants folded, literal regexes compiled, `x in ['a', 'b']` turned into a string-set test,
-//! `File('name')` bound to the loaded lines.
+//! `File('name')` bound to the loaded lines, constant CIDRs of `IpInRange` parsed.
 
 use crate::event::{EvtMethod, EvtPath, MapField};
 use crate::helpers::FuncSpec;
 use crate::parser::BinOp;
 use crate::value::ConstVal;
 use regex::Regex;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// A compiled node and the byte offset it came from (for run-time error positions).
@@ -110,6 +111,8 @@ pub(crate) enum NodeKind {
     FileConst(Arc<Vec<String>>),
     /// `RegexpInFile(x, 'name')` resolved at load time.
     RegexpInFileConst(Box<Node>, Arc<Vec<Regex>>),
+    /// `IpInRange(x, 'cidr')` with the CIDR parsed at load time (`None`: invalid, always false).
+    IpInRangeConst(Box<Node>, Option<(IpAddr, u8)>),
     /// A static path into `evt.Unmarshaled`, as the target of `UnmarshalJSON`/`ParseKV`.
     UnmarshalTarget(Vec<Box<str>>),
 }

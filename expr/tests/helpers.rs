@@ -281,6 +281,47 @@ fn ip_helpers() {
     ]);
 }
 
+/// `IpInRange` with a literal CIDR (parsed once, at load time) gives what it gives with the
+/// CIDR computed at run time (parsed on every call), errors included.
+#[test]
+fn ip_in_range_with_a_literal_cidr_is_the_helper() {
+    let ips = [
+        "192.168.1.10",
+        "10.1.2.3",
+        "::ffff:10.0.0.1",
+        "fd00::1",
+        "::1",
+        "x",
+        "",
+    ];
+    let cidrs = [
+        "10.0.0.0/8",
+        "192.168.0.0/16",
+        "fc00::/7",
+        "::1/128",
+        "0.0.0.0/0",
+        "10.0.0.0/33",
+        "10.0.0.0",
+        "",
+    ];
+    for ip in ips {
+        for cidr in cidrs {
+            let literal = common::run(&format!("IpInRange('{ip}', '{cidr}')"));
+            let computed = common::run(&format!("let c = '{cidr}' + ''; IpInRange('{ip}', c)"));
+            assert_eq!(literal, computed, "{ip} in {cidr}");
+        }
+    }
+    check_table(&[
+        ("IpInRange(evt.Meta.source_ip, '192.168.1.0/24')", "true"),
+        ("IpInRange(evt.Meta.nope, '1.2.3.0/24')", "false"),
+    ]);
+    // A subject of no static type that is not a string at run time: the same error.
+    let literal = common::run("IpInRange(evt.Unmarshaled.nope, '10.0.0.0/8')");
+    let computed = common::run("let c = '10.0.0.0/8' + ''; IpInRange(evt.Unmarshaled.nope, c)");
+    assert!(literal.starts_with("ERR:"), "{literal}");
+    assert_eq!(literal, computed);
+}
+
 #[test]
 fn url_helpers() {
     check_table(&[

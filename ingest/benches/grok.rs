@@ -1,7 +1,8 @@
 //! Grok matching cost per line: Palisade's own patterns on an sshd and an nginx line, matching
 //! and not matching, with and without the required-literal prefilter; and, as a same-run
 //! reference for the capture engine, the same regexes (`Grok::regex_source`) captured by the
-//! `regex` crate alone (`*/match/regex_crate`).
+//! `regex` crate alone (`*/match/regex_crate`); and the capture engine's fast paths (greedy
+//! class loops, alternatives skipped on their first byte) on their own.
 //!
 //! `cargo bench -p palisade-ingest --bench grok`
 
@@ -46,6 +47,18 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("nginxaccess/match", |b| {
         b.iter(|| nginx.captures(black_box(NGINX)).map(|c| c.len()))
+    });
+    // The capture engine's fast paths: greedy class loops (`DATA` backing off to the literal
+    // after it, `GREEDYDATA` to the end) and `IP` on an IPv4 address (IPv6 branches that cannot
+    // read the next byte are skipped).
+    let loops = Grok::compile(
+        &library,
+        "%{DATA:what} from %{IP:ip} port %{INT:port} %{GREEDYDATA:rest}",
+    )
+    .unwrap();
+    assert!(loops.captures(SSHD_MESSAGE).is_some());
+    group.bench_function("class_loops_and_ip/match", |b| {
+        b.iter(|| loops.captures(black_box(SSHD_MESSAGE)).map(|c| c.len()))
     });
     for (name, grok, line) in [
         ("syslogline", &syslog, SYSLOG_SSHD),

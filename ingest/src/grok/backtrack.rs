@@ -21,7 +21,22 @@
 //! match state reached gives the captures, exactly as the `meta` regex gives them (tested against
 //! it on every built-in pattern). The search is anchored at the span's start and never reads
 //! past its end.
+//!
+//! [`Backtracker`] takes greedy loops over a class ([`classloop`](super::classloop): `.*`,
+//! `[^"]*`, `\S+`…) in one step: it consumes the whole run with a table lookup per byte, marks
+//! the loop's union visited at every iteration end at once (a few words of the memo), and leaves
+//! one frame that backs off one iteration at a time, only as far as the rest of the pattern
+//! needs. A lazy loop (`.*?` of `DATA`) leaves one frame that goes forward an iteration at a
+//! time, straight to the next position where what follows the loop can read the next byte.
+//! That explores the same `(state, position)` pairs in the same order as stepping through the
+//! loop's states would (less those that fail without reading), so the captures are the same.
+//!
+//! It also skips the alternatives that cannot go on with the next byte
+//! ([`firstbytes`](super::firstbytes)), which would fail anyway: the wide alternations of grok
+//! (`IPORHOST` tries IPv6 first) then cost a table lookup per branch instead of a walk.
 
+use super::classloop::{self, ClassLoop, LEAD, NO_LOOP, ONE};
+use super::firstbytes::FirstBytes;
 use regex_automata::nfa::thompson::backtrack::{self, BoundedBacktracker};
 use regex_automata::nfa::thompson::{State, NFA};
 use regex_automata::util::pool::Pool;
@@ -79,6 +94,15 @@ impl CaptureEngine {
     #[cfg(test)]
     pub(crate) fn lazy(&self) -> Self {
         CaptureEngine::Large(Backtracker::new(self.nfa().clone()))
+    }
+
+    /// The number of class loops the search takes in one step (none on the small engine).
+    #[cfg(test)]
+    pub(crate) fn class_loops(&self) -> usize {
+        match self {
+            CaptureEngine::Small { .. } => 0,
+            CaptureEngine::Large(b) => b.loops.len(),
+        }
     }
 
     fn nfa(&self) -> &NFA {
@@ -152,6 +176,10 @@ pub(crate) struct Backtracker {
     rows: Arc<[u32]>,
     /// The number of rows.
     joins: usize,
+    /// For each state, the index of the class loop at it in `loops`, or `NO_LOOP`.
+    loop_at: Arc<[u32]>,
+    loops: Arc<[ClassLoop]>,
+    first: Arc<FirstBytes>,
 }
 
 /// The memo row of a state that is not memoized.
@@ -190,11 +218,16 @@ impl Backtracker {
                     NO_ROW
                 }
             })
-            .collect();
+            .collect::<Arc<[u32]>>();
+        let (loop_at, loops) = classloop::find(&nfa);
+        let first = Arc::new(FirstBytes::new(&nfa));
         Backtracker {
+            first,
             nfa,
             rows,
             joins: joins as usize,
+            loop_at: loop_at.into(),
+            loops: loops.into(),
         }
     }
 }
@@ -208,6 +241,15 @@ enum Frame {
     Restore {
         slot: usize,
         offset: Option<NonMaxUsize>,
+    },
+    /// Go once more through the lazy class loop `lp` at `union` from `at`, then leave it.
+    Forward { lp: u32, union: StateID, at: usize },
+    /// Leave a class loop for `exit` at `hi`, then at each earlier iteration end down to `lo`.
+    Back {
+        exit: StateID,
+        utf8: bool,
+        lo: usize,
+        hi: usize,
     },
 }
 
@@ -259,6 +301,9 @@ impl Backtracker {
                 nfa: &self.nfa,
                 states: self.nfa.states(),
                 rows: &self.rows,
+                loop_at: &self.loop_at,
+                loops: &self.loops,
+                first: &self.first,
                 haystack,
                 start: span.start,
                 end: span.end,
@@ -275,6 +320,9 @@ struct Search<'a> {
     /// `nfa.states()`, read once.
     states: &'a [State],
     rows: &'a [u32],
+    loop_at: &'a [u32],
+    loops: &'a [ClassLoop],
+    first: &'a FirstBytes,
     haystack: &'a [u8],
     start: usize,
     end: usize,
@@ -292,19 +340,9 @@ impl Search<'_> {
             return true;
         }
         let bit = row as usize * self.stride + (at - self.start);
-        let block = bit / BLOCK_BITS;
-        let generation = self.scratch.generation;
-        let scratch = &mut *self.scratch;
-        let (Some(valid), Some(words)) = (
-            scratch.generations.get_mut(block),
-            scratch.visited.get_mut(block),
-        ) else {
+        let Some(words) = self.block(bit / BLOCK_BITS) else {
             return false;
         };
-        if *valid != generation {
-            *valid = generation;
-            *words = [0; BLOCK_BITS / 64];
-        }
         let (word, mask) = (
             &mut words[(bit / 64) % (BLOCK_BITS / 64)],
             1u64 << (bit % 64),
@@ -316,6 +354,133 @@ impl Search<'_> {
         true
     }
 
+    /// Whether exploring `sid` at `at` can get past `at` (else it fails).
+    #[inline(always)]
+    fn viable(&self, sid: StateID, at: usize) -> bool {
+        self.first.viable(sid, self.haystack, at, self.end)
+    }
+
+    /// The words of memo block `block`, cleared first if an older search wrote them.
+    #[inline(always)]
+    fn block(&mut self, block: usize) -> Option<&mut [u64; BLOCK_BITS / 64]> {
+        let generation = self.scratch.generation;
+        let scratch = &mut *self.scratch;
+        let (Some(valid), Some(words)) = (
+            scratch.generations.get_mut(block),
+            scratch.visited.get_mut(block),
+        ) else {
+            return None;
+        };
+        if *valid != generation {
+            *valid = generation;
+            *words = [0; BLOCK_BITS / 64];
+        }
+        Some(words)
+    }
+
+    /// Marks `(sid, from..=to)` explored, in order, up to the first position that already was;
+    /// the last position marked (`from - 1` if none). As [`first_visit`](Self::first_visit) on
+    /// each position, a word at a time.
+    fn mark_run(&mut self, sid: StateID, from: usize, to: usize) -> usize {
+        let row = self.rows.get(sid.as_usize()).copied().unwrap_or(NO_ROW);
+        if row == NO_ROW {
+            return to;
+        }
+        let base = row as usize * self.stride;
+        let mut at = from;
+        while at <= to {
+            let bit = base + (at - self.start);
+            let Some(words) = self.block(bit / BLOCK_BITS) else {
+                return at - 1;
+            };
+            let shift = bit % 64;
+            let n = (64 - shift).min(to - at + 1);
+            let mask = (u64::MAX >> (64 - n)) << shift;
+            let word = &mut words[(bit / 64) % (BLOCK_BITS / 64)];
+            let seen = *word & mask;
+            if seen != 0 {
+                let first = seen.trailing_zeros() as usize;
+                *word |= mask & ((1u64 << first) - 1);
+                return at + (first - shift) - 1;
+            }
+            *word |= mask;
+            at += n;
+        }
+        to
+    }
+
+    /// The lazy class loop `lp` at `union`, left at `from`: goes through the body as many times
+    /// as it takes to reach an iteration end where leaving can get anywhere ([`viable`]), marking
+    /// the union visited at each; that end, with the frame to go on from it pushed, or `None`
+    /// when the body no longer matches or reaches an end already explored. Iteration ends where
+    /// leaving is not viable would fail at once, so skipping them changes nothing.
+    ///
+    /// [`viable`]: Self::viable
+    fn lazy_step(&mut self, lp: u32, union: StateID, from: usize) -> Option<usize> {
+        let l = self.loops.get(lp as usize)?;
+        let haystack = &self.haystack[..self.end];
+        let mut at = from;
+        loop {
+            let next = match l.first[usize::from(*haystack.get(at)?)] {
+                ONE => at + 1,
+                LEAD => classloop::step(self.states, l.body, haystack, at, self.end)?,
+                _ => return None,
+            };
+            if !self.first_visit(union, next) {
+                return None;
+            }
+            at = next;
+            if self.viable(l.exit, at) {
+                self.scratch.stack.push(Frame::Forward { lp, union, at });
+                return Some(at);
+            }
+        }
+    }
+
+    /// At `union`, visited at `from`, the class loop `lp`: consumes the longest run of
+    /// iterations whose ends are not yet explored, marks them, and pushes the frame that
+    /// leaves the loop at each of them, the last first.
+    fn run_loop(&mut self, lp: u32, union: StateID, from: usize) {
+        let Some(lp) = self.loops.get(lp as usize) else {
+            return;
+        };
+        let haystack = &self.haystack[..self.end];
+        let mut hi = from;
+        loop {
+            let ones = haystack[hi..]
+                .iter()
+                .position(|&b| lp.first[usize::from(b)] != ONE)
+                .unwrap_or(haystack.len() - hi);
+            if ones > 0 {
+                let marked = self.mark_run(union, hi + 1, hi + ones);
+                let complete = marked == hi + ones;
+                hi = marked;
+                if !complete {
+                    break;
+                }
+            }
+            if haystack
+                .get(hi)
+                .is_some_and(|&b| lp.first[usize::from(b)] == LEAD)
+            {
+                match classloop::step(self.states, lp.body, haystack, hi, self.end) {
+                    Some(next) if self.first_visit(union, next) => {
+                        hi = next;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            break;
+        }
+        self.scratch.stack.push(Frame::Back {
+            exit: lp.exit,
+            utf8: lp.utf8,
+            lo: from,
+            hi,
+        });
+    }
+
     fn run(&mut self, slots: &mut [Option<NonMaxUsize>]) -> bool {
         while let Some(frame) = self.scratch.stack.pop() {
             match frame {
@@ -325,6 +490,35 @@ impl Search<'_> {
                     }
                 }
                 Frame::Restore { slot, offset } => slots[slot] = offset,
+                Frame::Back { exit, utf8, lo, hi } => {
+                    if hi > lo {
+                        let mut prev = hi - 1;
+                        if utf8 {
+                            // Back over the continuation bytes to the character's first byte.
+                            while prev > lo && self.haystack[prev] & 0xC0 == 0x80 {
+                                prev -= 1;
+                            }
+                        }
+                        self.scratch.stack.push(Frame::Back {
+                            exit,
+                            utf8,
+                            lo,
+                            hi: prev,
+                        });
+                    }
+                    if self.viable(exit, hi) && self.explore(exit, hi, slots) {
+                        return true;
+                    }
+                }
+                Frame::Forward { lp, union, at } => {
+                    if let Some(at) = self.lazy_step(lp, union, at) {
+                        if let Some(l) = self.loops.get(lp as usize) {
+                            if self.explore(l.exit, at, slots) {
+                                return true;
+                            }
+                        }
+                    }
+                }
             }
         }
         false
@@ -383,13 +577,39 @@ impl Search<'_> {
                     let Some((first, rest)) = alternates.split_first() else {
                         return false;
                     };
-                    self.scratch
-                        .stack
-                        .extend(rest.iter().rev().map(|&sid| Frame::Explore { sid, at }));
+                    for &alt in rest.iter().rev() {
+                        if self.viable(alt, at) {
+                            self.scratch.stack.push(Frame::Explore { sid: alt, at });
+                        }
+                    }
+                    if !self.viable(*first, at) {
+                        return false;
+                    }
                     sid = *first;
                 }
                 State::BinaryUnion { alt1, alt2 } => {
-                    self.scratch.stack.push(Frame::Explore { sid: *alt2, at });
+                    let lp = self.loop_at.get(sid.as_usize()).copied().unwrap_or(NO_LOOP);
+                    if let Some(l) = self.loops.get(lp as usize) {
+                        if l.greedy {
+                            self.run_loop(lp, sid, at);
+                            return false;
+                        }
+                        // Lazy: leave the loop now, come back for one more iteration after.
+                        self.scratch
+                            .stack
+                            .push(Frame::Forward { lp, union: sid, at });
+                        if !self.viable(l.exit, at) {
+                            return false;
+                        }
+                        sid = l.exit;
+                        continue;
+                    }
+                    if self.viable(*alt2, at) {
+                        self.scratch.stack.push(Frame::Explore { sid: *alt2, at });
+                    }
+                    if !self.viable(*alt1, at) {
+                        return false;
+                    }
                     sid = *alt1;
                 }
                 State::Capture { next, slot, .. } => {

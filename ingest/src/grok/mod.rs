@@ -31,7 +31,9 @@
 //! `memmem` before the regex runs.
 
 mod backtrack;
+mod classloop;
 mod compile;
+mod firstbytes;
 mod library;
 mod prefilter;
 

@@ -708,3 +708,83 @@ fn grok_many_groups_use_heap_slots() {
     assert_eq!(c.len(), 40);
     assert_eq!(c.get("f39"), Some("n"));
 }
+
+/// Class loops (`.*`, `[^"]*`, `\S+`, `\d+`, Unicode classes, lazy `.*?` and `[^ ]+?`), which
+/// the lazily cleared backtracker consumes in one step, give the reference's slots: runs that must back off (one
+/// byte, one multi-byte character, several times), empty runs, runs cut by a character outside
+/// the class (`\n` for `.`), anchors, and loops that follow each other.
+#[test]
+fn grok_class_loops_match_the_reference() {
+    let library = lib(concat!(
+        "ANY .*\n",
+        "SOME .+\n",
+        "NOQUOTE [^\"]*\n",
+        "NOSPACE \\S+\n",
+        "DIGITS \\d+\n",
+        "LETTERS \\p{L}*\n",
+        "ASCII [\\x00-\\x7F]*\n",
+        "SOMEACCENTS [a-zé]*\n",
+        "LAZY .*?\n",
+        "LAZYWORD [^ ]+?\n",
+    ));
+    let patterns = [
+        "%{ANY:a}",
+        "^%{ANY:a}$",
+        "%{ANY:a}%{ANY:b}",
+        "%{ANY:a}é%{ANY:b}",
+        "%{ANY:a}x",
+        "^%{SOME:a} %{SOME:b}$",
+        "%{ANY:a}\\b%{DIGITS:n}",
+        "%{ANY:a}(?:%{DIGITS:n}|%{LETTERS:l})$",
+        "\"%{NOQUOTE:q}\" %{NOSPACE:s} %{ANY:rest}",
+        "%{NOQUOTE:q}\"%{NOQUOTE:r}$",
+        "%{NOSPACE:s}%{DIGITS:n}",
+        "%{LETTERS:l}%{ANY:rest}",
+        "%{LETTERS:l}é",
+        "(?:%{NOSPACE:w} )*%{DIGITS:n}",
+        "%{ASCII:b}",
+        "%{ASCII:b}z",
+        "%{SOMEACCENTS:w}é%{ANY:rest}",
+        "%{LAZY:a}",
+        "%{LAZY:a}$",
+        "%{LAZY:a} %{LAZY:b}$",
+        "%{LAZY:a}x%{LAZY:b}",
+        "%{LAZY:a}é%{ANY:b}",
+        "^%{LAZY:a}%{DIGITS:n}",
+        "\"%{LAZY:q}\" %{LAZYWORD:w} %{ANY:rest}",
+        "%{LAZYWORD:w}%{DIGITS:n}\\b",
+        "(?:%{LAZYWORD:w} )*?%{DIGITS:n}$",
+    ];
+    let lines = [
+        "",
+        "x",
+        "abc",
+        "abcx",
+        "abcxdefx",
+        "a\nb x",
+        "\nx",
+        "é",
+        "aéb",
+        "éééx",
+        "日本語x",
+        "😀😀 x é😀",
+        "1 2 3 é 45",
+        "word 12 word34",
+        "abc123",
+        "héllo wörld 42",
+        "\"quoted é\" token rest of line",
+        "a\"b\"c\"d",
+        "\"\" - -",
+        "Feb 12 14:10:21 host sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2",
+    ];
+    for pattern in patterns {
+        let grok = Grok::compile(&library, pattern).unwrap();
+        let lazy = grok.clone().with_lazy_memo();
+        assert!(lazy.engine.class_loops() > 0, "{pattern}");
+        for line in lines {
+            let reference = grok.reference_slots(line);
+            let ours = lazy.captures(line).map(|c| c.slots());
+            assert_eq!(ours, reference, "{pattern} on {line:?}");
+        }
+    }
+}
