@@ -154,7 +154,7 @@ impl<R> RekeyTap<R> {
                     Rekeyed {
                         scenario: sel.name().to_string(),
                         key: format!("{}|{value}", sel.name()),
-                        event: e.clone(),
+                        event: sel.slim(e),
                     },
                 ));
             }
@@ -334,7 +334,8 @@ pub fn start(
     let mut stages = Vec::new();
     for s in r.scenarios {
         let name = s.name().to_string();
-        let engine = BucketEngine::new(Scenarios::from_sql(vec![s]), &r.metrics);
+        // The filter ran at the tap; the records are slim copies (see `Selector::slim`).
+        let engine = BucketEngine::new(Scenarios::from_sql(vec![s.without_filter()]), &r.metrics);
         let stage = DetectStage::new(engine, &r.metrics)
             .with_clock(r.clock.clone())
             .with_tick_interval(Some(Duration::from_secs(1)))

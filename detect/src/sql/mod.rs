@@ -114,7 +114,28 @@ impl SqlScenario {
 
     /// The scenario's `filter` and `partition` key, detached (the Kafka layer re-keys with it).
     pub fn selector(&self) -> Selector {
-        Selector::new(&self.name, self.partition.clone(), self.filter.clone())
+        let schema = palisade_schemas::arrow::event_schema();
+        let read = |name: &str| {
+            self.plan
+                .event_columns()
+                .iter()
+                .any(|&i| schema.field(i).name() == name)
+        };
+        let parsed_key = |k: &KeyColumn| matches!(k, KeyColumn::Parsed(_));
+        let keep = select::Keep {
+            parsed: read("parsed")
+                || matches!(&self.partition, Partition::Key(k) if parsed_key(k))
+                || matches!(&self.window, WindowKind::Session { key, .. } if parsed_key(key)),
+            line: read("raw") || read("src") || read("module"),
+        };
+        Selector::new(&self.name, self.partition.clone(), self.filter.clone()).keeping(keep)
+    }
+
+    /// The scenario without its `filter`: on the re-keyed stream, where the filter already ran
+    /// at the tap and the events are [`Selector::slim`] copies it may no longer be able to read.
+    pub fn without_filter(mut self) -> Self {
+        self.filter = None;
+        self
     }
 
     /// Whether the scenario's `filter` accepts `e` (always, without a filter).

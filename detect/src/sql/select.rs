@@ -30,6 +30,27 @@ pub struct Selector {
     name: String,
     partition: Partition,
     filter: Option<Arc<Program>>,
+    /// What [`Selector::slim`] keeps besides `Meta` and the times.
+    keep: Keep,
+}
+
+/// The parts of an event a scenario reads beyond `Meta` and its times.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keep {
+    /// `Parsed` (the `parsed` column, or a `parsed.K` key).
+    pub parsed: bool,
+    /// The line's `raw`, `src` and `module`.
+    pub line: bool,
+}
+
+impl Keep {
+    /// Everything (what a selector without column knowledge keeps).
+    pub fn all() -> Self {
+        Keep {
+            parsed: true,
+            line: true,
+        }
+    }
 }
 
 impl Selector {
@@ -39,6 +60,44 @@ impl Selector {
             name: name.to_string(),
             partition,
             filter,
+            keep: Keep::all(),
+        }
+    }
+
+    /// Keeps only `keep` (and `Meta`, labels and times) in [`Selector::slim`] copies.
+    pub fn keeping(mut self, keep: Keep) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    /// The copy of `e` the scenario needs on the re-keyed stream: `Meta`, the labels, the
+    /// times, and `Parsed` or the raw line only when its query or key reads them. The filter
+    /// has run before (at the tap), so what it reads need not travel.
+    pub fn slim(&self, e: &Event) -> Event {
+        let mut line = palisade_schemas::Line {
+            time: e.line.time,
+            labels: e.line.labels.clone(),
+            process: e.line.process,
+            ..Default::default()
+        };
+        if self.keep.line {
+            line.raw = e.line.raw.clone();
+            line.src = e.line.src.clone();
+            line.module = e.line.module.clone();
+        }
+        Event {
+            kind: e.kind,
+            expect_mode: e.expect_mode,
+            time: e.time,
+            marshaled_time: e.marshaled_time.clone(),
+            meta: e.meta.clone(),
+            parsed: if self.keep.parsed {
+                e.parsed.clone()
+            } else {
+                Default::default()
+            },
+            line,
+            ..Default::default()
         }
     }
 
@@ -110,5 +169,25 @@ mod tests {
             Selector::new("t/i", Partition::SourceIp, None).key(&e),
             None
         );
+    }
+
+    #[test]
+    fn slim_copies_keep_what_the_scenario_reads() {
+        let mut e = Event::default();
+        e.meta.insert("source_ip".into(), "192.0.2.1".into());
+        e.parsed.insert("message".into(), "long".into());
+        e.line.raw = "raw line".into();
+        e.line.labels.insert("type".into(), "syslog".into());
+        e.marshaled_time = "2024-05-01T10:00:00Z".into();
+        e.enriched.insert("x".into(), "y".into());
+        let s = Selector::new("t/s", Partition::Global, None).keeping(Keep::default());
+        let slim = s.slim(&e);
+        assert_eq!(slim.meta, e.meta);
+        assert_eq!(slim.marshaled_time, e.marshaled_time);
+        assert_eq!(slim.line.labels, e.line.labels);
+        assert!(slim.parsed.is_empty() && slim.line.raw.is_empty() && slim.enriched.is_empty());
+        let all = Selector::new("t/s", Partition::Global, None).slim(&e);
+        assert_eq!(all.parsed, e.parsed);
+        assert_eq!(all.line.raw, e.line.raw);
     }
 }
