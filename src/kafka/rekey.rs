@@ -14,7 +14,7 @@
 //! on one partition, hence on one instance. Each scenario runs on exactly one of the two
 //! streams: no double alerts.
 //!
-//! At least once: [`RekeyTap`] hands a batch to the detect stage only once the brokers have
+//! At least once: [`RekeyTap`] passes a batch's ack on only once the brokers have
 //! acknowledged its re-keyed records ([`KafkaSender`]); the batch's offsets are committed when
 //! the stage's alerts are acknowledged in turn, so a crash replays what was not both re-keyed
 //! and detected. Records re-published by a replay are counted twice by their window; alert
@@ -90,28 +90,32 @@ pub fn decode_rekeyed(bytes: &[u8], rebuild: bool, known: &[String]) -> Result<R
 
 /// The `events` receiver of the detect role, re-publishing what the re-keyed scenarios need.
 ///
-/// A batch goes on to the detect stage at once while its re-keyed records are being delivered
-/// (a stalled delivery, a broker outage for instance, must not hold events back from the
-/// buckets: in live mode they leak on the clock, so late events may no longer overflow); the
-/// batch's own ack is passed on only once both the stage acked it and its records were
-/// acknowledged by the brokers, before the next batch is taken, so offsets are committed in
-/// order and only for batches whose re-keyed records are safe.
-pub struct RekeyTap<R> {
-    inner: R,
+/// A batch goes on to the detect stage at once, and the next one is taken at once, while its
+/// re-keyed records are being delivered: a stalled delivery (a broker outage, for instance) must
+/// not hold events back from the buckets, which in live mode leak on the clock, so late events
+/// may no longer overflow. A batch's own ack is passed on, in order, by an acker task once both
+/// the stage acked it and its records were acknowledged by the brokers, so offsets are committed
+/// in order and only for batches whose re-keyed records are safe. At the end the acker is
+/// drained before the receiver's final commit.
+pub struct RekeyTap {
+    inner: Option<KafkaReceiver<Event>>,
     targets: Vec<(Selector, Counter)>,
     sender: KafkaSender<Rekeyed>,
-    /// The previous batch: its re-key delivery, the stage's ack of it, and its own ack.
-    pending: Option<(
-        tokio::task::JoinHandle<()>,
-        tokio::sync::oneshot::Receiver<()>,
-        Ack,
-    )>,
+    /// Batches handed on: their re-key delivery, the stage's ack of them, their own ack.
+    acks: Option<tokio::sync::mpsc::UnboundedSender<PendingAck>>,
+    acker: Option<tokio::task::JoinHandle<()>>,
 }
 
-impl<R> RekeyTap<R> {
+type PendingAck = (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::oneshot::Receiver<()>,
+    Ack,
+);
+
+impl RekeyTap {
     /// Taps `inner` for the scenarios `selectors` (none with `partition: source_ip`).
     pub fn new(
-        inner: R,
+        inner: KafkaReceiver<Event>,
         selectors: Vec<Selector>,
         sender: KafkaSender<Rekeyed>,
         metrics: &Registry,
@@ -123,11 +127,23 @@ impl<R> RekeyTap<R> {
                 (s, c)
             })
             .collect();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PendingAck>();
+        let acker = tokio::spawn(async move {
+            while let Some((delivered, handled, ack)) = rx.recv().await {
+                // Delivery retries until the brokers acknowledge; a batch the stage dropped
+                // unacked (`handled` fails) is not acked.
+                let _ = delivered.await;
+                if handled.await.is_ok() {
+                    ack.ack();
+                }
+            }
+        });
         RekeyTap {
-            inner,
+            inner: Some(inner),
             targets,
             sender,
-            pending: None,
+            acks: Some(tx),
+            acker: Some(acker),
         }
     }
 
@@ -163,23 +179,22 @@ impl<R> RekeyTap<R> {
     }
 }
 
-impl<R: BusReceiver<Event>> BusReceiver<Event> for RekeyTap<R> {
+impl BusReceiver<Event> for RekeyTap {
     async fn recv(&mut self) -> Option<Batch<Event>> {
-        if let Some((delivered, handled, ack)) = self.pending.take() {
-            // Delivery retries until the brokers acknowledge; the stage acks a batch before it
-            // asks for the next one, so `handled` is settled (an error: dropped unacked).
-            let _ = delivered.await;
-            if handled.await.is_ok() {
-                ack.ack();
+        let Some(mut batch) = self.inner.as_mut()?.recv().await else {
+            // The end: every pending ack first, then the final commit.
+            self.acks.take();
+            if let Some(acker) = self.acker.take() {
+                let _ = acker.await;
             }
-        }
-        let mut batch = self.inner.recv().await?;
+            if let Some(rx) = self.inner.take() {
+                rx.finish().await;
+            }
+            return None;
+        };
         let records = self.rekey(&mut batch.items);
-        if records.is_empty() {
-            return Some(batch);
-        }
         let mut per = vec![0u64; self.targets.len()];
-        let items = records
+        let items: Vec<Rekeyed> = records
             .into_iter()
             .map(|(i, r)| {
                 per[i] += 1;
@@ -189,6 +204,9 @@ impl<R: BusReceiver<Event>> BusReceiver<Event> for RekeyTap<R> {
         let mut sender = self.sender.clone();
         let counters: Vec<Counter> = self.targets.iter().map(|(_, c)| c.clone()).collect();
         let delivered = tokio::spawn(async move {
+            if items.is_empty() {
+                return;
+            }
             // Returns once the brokers acknowledged every record (retrying until they do).
             let _ = sender.send(Batch::new(items)).await;
             for (c, n) in counters.iter().zip(per) {
@@ -202,7 +220,9 @@ impl<R: BusReceiver<Event>> BusReceiver<Event> for RekeyTap<R> {
                 let _ = tx.send(());
             }),
         );
-        self.pending = Some((delivered, handled, ack));
+        if let Some(acks) = &self.acks {
+            let _ = acks.send((delivered, handled, ack));
+        }
         Some(batch)
     }
 }

@@ -262,8 +262,8 @@ pub async fn run(mut r: Roles<'_>) -> Result<RolesReport> {
                     .with_idle_advance(true)
                     .with_postoverflow(postoverflow_hook(post.clone()));
                 let (m, c) = (r.metrics.clone(), r.clock.clone());
-                let rx = ReceiverHandle(Some(rx));
                 if rekeyed.is_empty() {
+                    let rx = ReceiverHandle(Some(rx));
                     tasks.spawn(async move {
                         let res = run_stage(stage, rx, tx, c, &m).await;
                         (Task::Role(Role::Detect), res.map(|(_, rep)| rep))
