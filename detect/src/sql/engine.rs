@@ -278,8 +278,10 @@ fn evaluate_chunk(
             .ok()
             .and_then(|batches| rows_by_key(&batches, key_col))
     };
-    let Some(mut by_key) = result.filter(|m| m.keys().all(|k| chunk.iter().any(|c| &c.2 == k)))
-    else {
+    let keys: HashSet<&str> = chunk.iter().map(|c| c.2.as_str()).collect();
+    let mapped = result.filter(|m| m.keys().all(|k| keys.contains(k.as_str())));
+    drop(keys);
+    let Some(mut by_key) = mapped else {
         for (w, mut pane, _) in chunk {
             evaluate_one(
                 &r.scenario,
