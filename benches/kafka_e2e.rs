@@ -13,6 +13,10 @@
 #[path = "../tests/kafka_support/mod.rs"]
 mod kafka_support;
 
+/// The allocator of the `palisade` binary (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::{TimeDelta, Utc};
 use kafka_support::*;
 use palisade::kafka::Role;

@@ -6,7 +6,6 @@
 
 use palisade_ingest::parser::{ParserSet, Trace, Verdict};
 use palisade_schemas::Event;
-use std::collections::HashMap;
 use std::fmt::Write;
 
 /// One node's run.
@@ -31,9 +30,9 @@ struct Recorder {
 
 #[derive(Default, Clone)]
 struct Snapshot {
-    parsed: HashMap<String, String>,
-    meta: HashMap<String, String>,
-    enriched: HashMap<String, String>,
+    parsed: palisade_schemas::FieldMap,
+    meta: palisade_schemas::FieldMap,
+    enriched: palisade_schemas::FieldMap,
     unmarshaled: Vec<String>,
     str_time: String,
     marshaled_time: String,
@@ -56,8 +55,8 @@ impl Snapshot {
 
 fn diff_map(
     name: &str,
-    before: &HashMap<String, String>,
-    after: &HashMap<String, String>,
+    before: &palisade_schemas::FieldMap,
+    after: &palisade_schemas::FieldMap,
     out: &mut Vec<String>,
 ) {
     let mut keys: Vec<&String> = after

@@ -3,6 +3,12 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc malloc: the pipeline makes and drops many small strings per
+/// event (parsed fields, metas), and glibc's free-list consolidation was a fifth of the parse
+/// stage's time (perf, `ingest/benches/parse.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = palisade::cli::Cli::parse();
     match palisade::commands::dispatch(cli.command) {

@@ -97,7 +97,7 @@ fn verdict_name(v: Verdict) -> &'static str {
 fn check_map(
     what: &str,
     want: Option<&Value>,
-    got: &std::collections::HashMap<String, String>,
+    got: &palisade_schemas::FieldMap,
     errors: &mut Vec<String>,
 ) {
     let Some(want) = want else { return };

@@ -4,6 +4,7 @@
 //! again in the merge).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::ops::Index;
 
 /// Field name → value, each name at most once (a later [`insert`](Fields::insert) replaces
@@ -58,8 +59,8 @@ impl PartialEq for Fields {
     }
 }
 
-impl PartialEq<HashMap<String, String>> for Fields {
-    fn eq(&self, other: &HashMap<String, String>) -> bool {
+impl<S: BuildHasher> PartialEq<HashMap<String, String, S>> for Fields {
+    fn eq(&self, other: &HashMap<String, String, S>) -> bool {
         self.len() == other.len()
             && self
                 .iter()
@@ -98,7 +99,7 @@ impl IntoIterator for Fields {
     }
 }
 
-impl From<Fields> for HashMap<String, String> {
+impl<S: BuildHasher + Default> From<Fields> for HashMap<String, String, S> {
     fn from(fields: Fields) -> Self {
         fields.0.into_iter().collect()
     }
@@ -123,7 +124,7 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(f, other);
-        let map = HashMap::from(f.clone());
+        let map: HashMap<String, String> = HashMap::from(f.clone());
         assert_eq!(f, map);
         assert_ne!(f, Fields::new());
         // The last value of a name wins, as in a map built from the same pairs.

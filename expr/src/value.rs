@@ -10,7 +10,7 @@ use palisade_schemas::Event;
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
 
@@ -145,7 +145,7 @@ pub enum MapRef<'a> {
     /// A literal map of the program.
     Const(&'a [(Box<str>, ConstVal)]),
     /// `evt.Meta`, `evt.Parsed`, `evt.Enriched`: Go `map[string]string`.
-    Str(&'a HashMap<String, String>),
+    Str(&'a palisade_schemas::FieldMap),
     /// `evt.Line.Labels`: Go `map[string]string`.
     Labels(&'a BTreeMap<String, String>),
     /// `evt.Unmarshaled` and JSON objects inside it: Go `map[string]any`.
@@ -545,7 +545,7 @@ mod tests {
         };
         assert!(matches!(m.fetch("a"), Value::Float(f) if f == 1.0));
         assert!(m.fetch("zz").is_nil());
-        let meta: HashMap<String, String> = HashMap::new();
+        let meta = palisade_schemas::FieldMap::default();
         assert_eq!(MapRef::Str(&meta).fetch("x"), Value::str(""));
     }
 }

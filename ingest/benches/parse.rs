@@ -17,6 +17,10 @@
 //! absent the bench says so and measures nothing. This replicates the loading of
 //! `palisade hubtest` (`src/hubtest/run.rs`, `hub_parsers`), which a bench cannot call.
 
+/// The allocator of the `palisade` binary (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use palisade_ingest::grok::{Grok, GrokLibrary};
 use palisade_ingest::parser::{collect_dir, Loader, ParserSet, Verdict};

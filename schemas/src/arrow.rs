@@ -6,6 +6,7 @@ use crate::alert::Alert;
 use crate::decision::Decision;
 use crate::event::Event;
 use crate::time::parse_rfc3339;
+use crate::FieldMap;
 use crate::SchemaError;
 use arrow_array::builder::{
     BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, MapBuilder, StringBuilder,
@@ -14,7 +15,6 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 fn ts_type() -> DataType {
@@ -131,13 +131,13 @@ fn nanos(t: &DateTime<Utc>) -> i64 {
     t.timestamp_nanos_opt().unwrap_or(i64::MAX)
 }
 
-fn opt_str(m: &HashMap<String, String>, k: &str) -> Option<String> {
+fn opt_str(m: &FieldMap, k: &str) -> Option<String> {
     m.get(k).filter(|v| !v.is_empty()).cloned()
 }
 
 fn append_map(
     b: &mut MapBuilder<StringBuilder, StringBuilder>,
-    m: &HashMap<String, String>,
+    m: &FieldMap,
 ) -> Result<(), SchemaError> {
     let mut keys: Vec<&String> = m.keys().collect();
     keys.sort();
@@ -205,7 +205,7 @@ enum EventColumn {
     LabelType(StringBuilder),
     Line(fn(&Event) -> &str, StringBuilder),
     Map(
-        fn(&Event) -> &HashMap<String, String>,
+        fn(&Event) -> &FieldMap,
         Box<MapBuilder<StringBuilder, StringBuilder>>,
     ),
 }

@@ -7,6 +7,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+/// The string maps of an event (`Parsed`, `Enriched`, `Meta`). Keys are field names a parser
+/// sets, read and written several times per line, so the hasher is foldhash (randomly seeded
+/// per map, like std's, but a fraction of SipHash's cost on short keys).
+pub type FieldMap = HashMap<String, String, foldhash::fast::RandomState>;
+
 /// Whether an event is a log line or a bucket overflow (CrowdSec's `Type`: 0 = LOG, 1 = OVFLW).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(from = "u8", into = "u8")]
@@ -161,14 +166,14 @@ pub struct Event {
     pub line: Line,
     /// Grok captures and `parsed:` statics.
     #[serde(rename = "Parsed", default, skip_serializing_if = "HashMap::is_empty")]
-    pub parsed: HashMap<String, String>,
+    pub parsed: FieldMap,
     /// Enricher outputs.
     #[serde(
         rename = "Enriched",
         default,
         skip_serializing_if = "HashMap::is_empty"
     )]
-    pub enriched: HashMap<String, String>,
+    pub enriched: FieldMap,
     /// JSON trees filled by `UnmarshalJSON` and friends.
     #[serde(
         rename = "Unmarshaled",
@@ -204,7 +209,7 @@ pub struct Event {
     pub process: bool,
     /// The normalised fields; scenarios filter on them and alerts carry them.
     #[serde(rename = "Meta", default, skip_serializing_if = "HashMap::is_empty")]
-    pub meta: HashMap<String, String>,
+    pub meta: FieldMap,
     /// Set (never serialised) on an event re-read from the events topic only to rebuild bucket
     /// state after a restart or rebalance: it was processed before, so what it makes overflow
     /// is not raised again.

@@ -30,5 +30,5 @@ pub mod time;
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::{normalize_scope, Decision, DecisionAction, DecisionChange};
 pub use error::SchemaError;
-pub use event::{Event, EventType, ExpectMode, Line, RuntimeAlert};
+pub use event::{Event, EventType, ExpectMode, FieldMap, Line, RuntimeAlert};
 pub use signal::Signal;

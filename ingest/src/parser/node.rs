@@ -7,7 +7,6 @@ use super::whitelist::Whitelist;
 use crate::grok::Grok;
 use palisade_expr::{Program, Stash};
 use palisade_schemas::{Event, EventType};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ pub(crate) struct GrokNode {
 /// Matches `grok` on `input` and writes every field into `parsed`; whether it matched (a match
 /// that exports no field does not count).
 #[inline]
-fn capture_into(grok: &Grok, input: &str, parsed: &mut HashMap<String, String>) -> bool {
+fn capture_into(grok: &Grok, input: &str, parsed: &mut palisade_schemas::FieldMap) -> bool {
     let Some(caps) = grok.captures(input).filter(|c| !c.is_empty()) else {
         return false;
     };

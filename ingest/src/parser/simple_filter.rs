@@ -100,7 +100,7 @@ impl SimpleFilter {
     }
 }
 
-fn map_get<'e>(m: &'e std::collections::HashMap<String, String>, k: &str) -> &'e str {
+fn map_get<'e>(m: &'e palisade_schemas::FieldMap, k: &str) -> &'e str {
     m.get(k).map_or("", String::as_str)
 }
 
