@@ -7,25 +7,49 @@ use serde::{Deserialize, Deserializer, Serializer};
 /// Go's zero `time.Time`, as its JSON encoder writes it.
 pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
-/// Formats a UTC time like Go's `time.RFC3339Nano`: `2026-02-12T14:10:24.5Z`.
+/// Formats a UTC time like Go's `time.RFC3339Nano`: `2026-02-12T14:10:24.5Z`. Written digit by
+/// digit (every parsed line gets one, as its `MarshaledTime`); years outside 0..=9999 go
+/// through `format!`.
 pub fn format_rfc3339_nano(t: &DateTime<Utc>) -> String {
-    let mut out = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    let nanos = t.nanosecond() % 1_000_000_000;
+    let year = t.year();
+    let mut out = String::with_capacity(30);
+    if (0..=9999).contains(&year) {
+        push_digits(&mut out, year as u32, 4);
+    } else {
+        out.push_str(&format!("{year:04}"));
+    }
+    for (sep, v) in [
+        ('-', t.month()),
+        ('-', t.day()),
+        ('T', t.hour()),
+        (':', t.minute()),
+        (':', t.second()),
+    ] {
+        out.push(sep);
+        push_digits(&mut out, v, 2);
+    }
+    let mut nanos = t.nanosecond() % 1_000_000_000;
     if nanos != 0 {
-        let frac = format!("{nanos:09}");
+        // Go trims the fraction's trailing zeros.
+        let mut width = 9;
+        while nanos.is_multiple_of(10) {
+            nanos /= 10;
+            width -= 1;
+        }
         out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
+        push_digits(&mut out, nanos, width);
     }
     out.push('Z');
     out
+}
+
+/// Appends `v` in decimal, zero-padded to `width` digits (`v` has at most `width` digits).
+fn push_digits(out: &mut String, v: u32, width: u32) {
+    let mut div = 10u32.pow(width - 1);
+    while div > 0 {
+        out.push(char::from(b'0' + ((v / div) % 10) as u8));
+        div /= 10;
+    }
 }
 
 /// Parses an RFC 3339 timestamp (any offset) into UTC.
@@ -89,6 +113,28 @@ mod tests {
         assert_eq!(format_rfc3339_nano(&t), "2026-02-12T14:10:24.5Z");
         let t = t + chrono::Duration::nanoseconds(7);
         assert_eq!(format_rfc3339_nano(&t), "2026-02-12T14:10:24.500000007Z");
+    }
+
+    #[test]
+    fn pads_every_field_and_agrees_with_chrono() {
+        let t = Utc.with_ymd_and_hms(5, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(format_rfc3339_nano(&t), "0005-01-02T03:04:05Z");
+        let t = Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap();
+        assert!(format_rfc3339_nano(&t).starts_with("-001-01-01T"));
+        // A spread of instants against chrono's own formatting, fraction trimmed as Go does.
+        let mut t = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 58).unwrap();
+        for i in 0..2000i64 {
+            t += chrono::Duration::nanoseconds(i * 7_919_113_337);
+            let mut want = t.format("%Y-%m-%dT%H:%M:%S%.9f").to_string();
+            while want.ends_with('0') {
+                want.pop();
+            }
+            if want.ends_with('.') {
+                want.pop();
+            }
+            want.push('Z');
+            assert_eq!(format_rfc3339_nano(&t), want);
+        }
     }
 
     #[test]

@@ -4,11 +4,29 @@
 
 use super::arg_str;
 use crate::value::Value;
+use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Go's `net.ParseIP`.
+/// Go's `net.ParseIP`. The last address parsed on the thread is remembered: filters test one
+/// address against several ranges in a row (`IsIPV6(ip) && not (IpInRange(ip, ...) || ...)`).
 pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
-    s.parse::<IpAddr>().ok()
+    /// Longer inputs are not remembered (an IPv6 address with a zone is at most ~60 bytes).
+    const MAX_REMEMBERED: usize = 64;
+    thread_local! {
+        static LAST: RefCell<(String, Option<IpAddr>)> = const { RefCell::new((String::new(), None)) };
+    }
+    if s.len() > MAX_REMEMBERED {
+        return s.parse::<IpAddr>().ok();
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != s {
+            last.1 = s.parse::<IpAddr>().ok();
+            last.0.clear();
+            last.0.push_str(s);
+        }
+        last.1
+    })
 }
 
 /// The IPv4 form of an address, if it is IPv4 or IPv4-mapped (Go `To4`).
@@ -111,4 +129,19 @@ pub(crate) fn is_ipv6<'a>(args: &[Value<'a>]) -> Result<Value<'a>, String> {
     Ok(Value::Bool(
         parse_ip(arg_str(args, 0)?).is_some_and(|ip| to4(ip).is_none()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remembered_address_never_answers_for_another() {
+        let long = format!("1.2.3.4{}", " ".repeat(80));
+        for s in [
+            "", "1.2.3.4", "1.2.3.4", "::1", "nope", "1.2.3.4", "", &long, "10.0.0.1",
+        ] {
+            assert_eq!(parse_ip(s), s.parse::<IpAddr>().ok(), "{s:?}");
+        }
+    }
 }

@@ -555,7 +555,7 @@ impl Compiler<'_> {
             };
             let source = if !s.expression.is_empty() {
                 match self.expr(doc, &join_key(&sp, "expression"), node, &s.expression) {
-                    Some(p) => Source::Expr(p),
+                    Some(p) => Source::expression(p),
                     None => continue,
                 }
             } else {

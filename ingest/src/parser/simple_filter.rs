@@ -11,9 +11,9 @@
 
 use palisade_schemas::Event;
 
-/// The string a filter reads.
+/// The string a filter (or a static's expression, see [`Field::parse_whole`]) reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     Parsed(String),
     Meta(String),
     Enriched(String),
@@ -78,16 +78,7 @@ impl SimpleFilter {
     /// The filter's value on `evt`.
     #[inline]
     pub(crate) fn eval(&self, evt: &Event) -> bool {
-        let v: &str = match &self.field {
-            Field::Parsed(k) => map_get(&evt.parsed, k),
-            Field::Meta(k) => map_get(&evt.meta, k),
-            Field::Enriched(k) => map_get(&evt.enriched, k),
-            Field::Label(k) => evt.line.labels.get(k).map_or("", String::as_str),
-            Field::Module => &evt.line.module,
-            Field::Src => &evt.line.src,
-            Field::Raw => &evt.line.raw,
-            Field::StrTime => &evt.str_time,
-        };
+        let v = self.field.read(evt);
         match &self.op {
             Op::Eq(l) => v == l,
             Op::Ne(l) => v != l,
@@ -96,6 +87,35 @@ impl SimpleFilter {
             Op::StartsWith(l) => v.starts_with(l.as_str()),
             Op::EndsWith(l) => v.ends_with(l.as_str()),
             Op::Contains(l) => v.contains(l.as_str()),
+        }
+    }
+}
+
+impl Field {
+    /// Recognises an expression that is one string field and nothing else (`evt.Parsed.x`,
+    /// `evt.StrTime`, ...): most statics are. Its value is then [`read`](Self::read) natively;
+    /// as for filters, only once the expression compiled, so its meaning is fixed (a string,
+    /// `""` for a missing key, as the expression gives for Go's `map[string]string`).
+    pub(crate) fn parse_whole(source: &str) -> Option<Field> {
+        let mut p = Cursor { rest: source };
+        p.ws();
+        let field = p.field()?;
+        p.ws();
+        p.rest.is_empty().then_some(field)
+    }
+
+    /// The field's value on `evt`.
+    #[inline]
+    pub(crate) fn read<'e>(&self, evt: &'e Event) -> &'e str {
+        match self {
+            Field::Parsed(k) => map_get(&evt.parsed, k),
+            Field::Meta(k) => map_get(&evt.meta, k),
+            Field::Enriched(k) => map_get(&evt.enriched, k),
+            Field::Label(k) => evt.line.labels.get(k).map_or("", String::as_str),
+            Field::Module => &evt.line.module,
+            Field::Src => &evt.line.src,
+            Field::Raw => &evt.line.raw,
+            Field::StrTime => &evt.str_time,
         }
     }
 }

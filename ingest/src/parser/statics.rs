@@ -1,6 +1,7 @@
 //! Statics (CrowdSec §2.3): each has one destination (`meta`, `parsed`, `enriched`, `target`,
 //! `method`) and one source (`value` or `expression`), compiled at load and applied in order.
 
+use super::simple_filter::Field;
 use palisade_enrich::Enricher;
 use palisade_expr::{Program, Value};
 use palisade_schemas::Event;
@@ -119,6 +120,19 @@ impl Target {
 pub(crate) enum Source {
     Value(String),
     Expr(Program),
+    /// An expression that is one string field, read natively (`evt.Parsed.x`; the program is
+    /// kept for debug builds, which check both agree).
+    Field(Field, Program),
+}
+
+impl Source {
+    /// The source of `expression: p`: [`Source::Field`] when it is one string field.
+    pub(crate) fn expression(p: Program) -> Source {
+        match Field::parse_whole(p.source()) {
+            Some(f) => Source::Field(f, p),
+            None => Source::Expr(p),
+        }
+    }
 }
 
 /// A compiled static.
@@ -151,6 +165,17 @@ impl Static {
         let value = match &self.source {
             Source::Value(v) if v.is_empty() && !is_parse_date => return None,
             Source::Value(v) => v.clone(),
+            Source::Field(f, p) => {
+                let v = f.read(evt).to_string();
+                if cfg!(debug_assertions) {
+                    let want = p.eval_string(evt).ok();
+                    assert_eq!(want.as_ref(), Some(&v), "{:?}", p.source());
+                }
+                if v.is_empty() && !is_parse_date {
+                    return None;
+                }
+                v
+            }
             // Converted straight from the (borrowed) result: no intermediate owned value.
             Source::Expr(p) => match p.eval_with(evt, |v| match value_to_string(v) {
                 Some(s) => Ok(s),
