@@ -18,7 +18,8 @@
 
 use super::accumulate::Pane;
 use palisade_schemas::{Event, SchemaError};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 /// A window's bounds, `[start, end)`, in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -138,6 +139,11 @@ pub struct Assigner {
     /// The first pane window not closed yet.
     closed_below: i64,
     sessions: HashMap<String, Vec<Session>>,
+    /// `(last event time, key)` pushed whenever a session of `key` gets a later last event: the
+    /// keys to look at when the watermark passes a time, so that closing sessions costs what
+    /// closes, not a scan of every open session. An entry whose session went on is stale and
+    /// only costs a look.
+    expiries: BinaryHeap<Reverse<(i64, String)>>,
     /// Events held in open panes and sessions.
     held: usize,
     /// The most events held.
@@ -169,6 +175,7 @@ impl Assigner {
             panes: BTreeMap::new(),
             closed_below: i64::MIN,
             sessions: HashMap::new(),
+            expiries: BinaryHeap::new(),
             held: 0,
             cap: usize::MAX,
         }
@@ -214,7 +221,11 @@ impl Assigner {
                 <= i128::from(self.watermark);
             return Ok(if late { Placed::Late } else { Placed::Full });
         }
-        let list = self.sessions.entry(key.of(e).to_string()).or_default();
+        let k = key.of(e);
+        let list = match self.sessions.get_mut(k) {
+            Some(list) => list,
+            None => self.sessions.entry(k.to_string()).or_default(),
+        };
         let mut joined: Vec<usize> = (0..list.len())
             .filter(|&i| {
                 let s = &list[i];
@@ -226,6 +237,9 @@ impl Assigner {
             if i128::from(t) + i128::from(gap) + i128::from(self.lateness)
                 <= i128::from(self.watermark)
             {
+                if list.is_empty() {
+                    self.sessions.remove(k);
+                }
                 return Ok(Placed::Late);
             }
             let mut pane = Pane::default();
@@ -236,6 +250,7 @@ impl Assigner {
                 pane,
             });
             self.held += 1;
+            self.expiries.push(Reverse((t, k.to_string())));
             return Ok(Placed::Kept);
         }
         let first = joined.remove(0);
@@ -249,9 +264,13 @@ impl Assigner {
         }
         let s = &mut list[first];
         s.start = s.start.min(t);
+        let later = t > s.last;
         s.last = s.last.max(t);
         s.pane.push(e, t, columns)?;
         self.held += 1;
+        if later {
+            self.expiries.push(Reverse((t, k.to_string())));
+        }
         Ok(Placed::Kept)
     }
 
@@ -331,8 +350,22 @@ impl Assigner {
         let WindowKind::Session { gap, .. } = self.kind else {
             return Vec::new();
         };
+        // A session closes once `last + gap + lateness <= wm`: the keys whose entries are that
+        // old are the only ones that can have one.
+        let mut keys = HashSet::new();
+        while let Some(Reverse((last, _))) = self.expiries.peek() {
+            if i128::from(*last) + i128::from(gap) + lateness > wm {
+                break;
+            }
+            if let Some(Reverse((_, key))) = self.expiries.pop() {
+                keys.insert(key);
+            }
+        }
         let mut closed = Vec::new();
-        for (key, list) in self.sessions.iter_mut() {
+        for key in keys {
+            let Some(list) = self.sessions.get_mut(&key) else {
+                continue;
+            };
             let mut i = 0;
             while i < list.len() {
                 let s = &list[i];
@@ -342,8 +375,10 @@ impl Assigner {
                     i += 1;
                 }
             }
+            if list.is_empty() {
+                self.sessions.remove(&key);
+            }
         }
-        self.sessions.retain(|_, l| !l.is_empty());
         let rows: usize = closed.iter().map(|(s, _)| s.pane.rows()).sum();
         self.held = self.held.saturating_sub(rows);
         closed.sort_by_key(|(s, _)| (s.last, s.start));
@@ -452,6 +487,49 @@ mod tests {
         a.insert(&ev("a"), 25 * S, &[0]).unwrap();
         assert_eq!(a.held(), 5);
         assert_eq!(close(&mut a, 0, true), vec![(20, 30, 1), (21, 48, 4)]);
+    }
+
+    #[test]
+    fn sessions_close_at_each_watermark_exactly_as_a_scan_of_all_of_them_would() {
+        // 200 keys whose sessions go on for different times; after every watermark step the
+        // sessions closed are those whose last event is a gap (+ lateness) behind, no more.
+        let key = KeyColumn::parse("source_ip").unwrap();
+        let mut a = Assigner::new(WindowKind::Session { gap: 10 * S, key }, 2 * S);
+        let mut last: HashMap<String, i64> = HashMap::new();
+        for k in 0..200i64 {
+            let ip = format!("10.0.0.{k}");
+            // Events every 5 s (within the gap) for `k % 17` steps from `k`.
+            for step in 0..=(k % 17) {
+                let t = (k + step * 5) * S;
+                assert_eq!(a.insert(&ev(&ip), t, &[0]).unwrap(), Placed::Kept);
+                last.insert(ip.clone(), t);
+            }
+        }
+        let mut open = last.clone();
+        for wm in (0..320).step_by(7) {
+            let closed = a.close_sessions(wm * S, false);
+            let want: Vec<String> = {
+                let mut w: Vec<(i64, String)> = open
+                    .iter()
+                    .filter(|(_, &l)| l + 12 * S <= wm * S)
+                    .map(|(k, &l)| (l, k.clone()))
+                    .collect();
+                w.sort();
+                w.into_iter().map(|(_, k)| k).collect()
+            };
+            let got: Vec<String> = closed.iter().map(|(_, _, k)| k.clone()).collect();
+            let mut got_sorted = got.clone();
+            got_sorted.sort();
+            let mut want_sorted = want.clone();
+            want_sorted.sort();
+            assert_eq!(got_sorted, want_sorted, "at watermark {wm}");
+            for (w, _, k) in &closed {
+                assert_eq!(w.end, last[k] + 10 * S, "{k}");
+                open.remove(k);
+            }
+        }
+        assert!(open.is_empty());
+        assert_eq!(a.held(), 0);
     }
 
     #[test]
