@@ -6,7 +6,10 @@
 //!    detect. Reported as lines/s and the ratio to the baseline (same run).
 //! 2. Latency: lines produced at a steady rate (default 10k/s) with attacks mixed in; for each
 //!    attack, the time from its fifth failure produced (the one that overflows) to its decision
-//!    produced on the decision topic (Kafka timestamps). Reported as p50/p99/max.
+//!    produced on the decision topic (Kafka timestamps). Reported as p50/p99/max, split at the
+//!    attack's first alert on the alerts topic (line → alert: ingest and detect; alert →
+//!    decision: publish). Same-run baseline: one hop of a message produced and consumed with
+//!    the pipeline's client settings, nothing in between (the pipeline has three such hops).
 //!
 //! `cargo bench --bench kafka_e2e -- [lines] [rate] [seconds]`
 
@@ -231,7 +234,7 @@ async fn latency(brokers: &str, rate: u64, secs: u64) {
     let decisions = format!("{prefix}-decisions");
     let want = attack_no as usize;
     let b = brokers.to_string();
-    let lat = tokio::task::spawn_blocking(move || {
+    let (lat, to_alert, to_decision) = tokio::task::spawn_blocking(move || {
         let c: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &b)
             .set("group.id", unique("lat"))
@@ -247,6 +250,7 @@ async fn latency(brokers: &str, rate: u64, secs: u64) {
         }
         c.assign(&tpl).unwrap();
         let mut lat = Vec::new();
+        let mut decided: HashMap<String, i64> = HashMap::new();
         let end = Instant::now() + Duration::from_secs(60);
         while lat.len() < want && Instant::now() < end {
             let Some(Ok(m)) = c.poll(Duration::from_millis(100)) else {
@@ -260,18 +264,54 @@ async fn latency(brokers: &str, rate: u64, secs: u64) {
             // The decision message's timestamp is when the publish role produced it.
             if let (Some(t), Some(ts)) = (fifth.get(&d.decision.value), m.timestamp().to_millis()) {
                 lat.push(ts - t);
+                decided.insert(d.decision.value.clone(), ts);
             }
         }
-        lat
+        // Where the time goes: each attack's first alert on the alerts topic (its produce time;
+        // decisions are produced by the publish role from it).
+        let alerts = decisions.replace("-decisions", "-alerts");
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &b)
+            .set("group.id", unique("lat-alerts"))
+            .create()
+            .unwrap();
+        let md = c
+            .fetch_metadata(Some(&alerts), Duration::from_secs(10))
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in md.topics()[0].partitions() {
+            tpl.add_partition_offset(&alerts, p.id(), Offset::Beginning)
+                .unwrap();
+        }
+        c.assign(&tpl).unwrap();
+        let mut first_alert: HashMap<String, i64> = HashMap::new();
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            let Some(Ok(m)) = c.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let key = String::from_utf8_lossy(m.key().unwrap_or_default()).to_string();
+            if let (Some(ip), Some(ts)) = (key.strip_prefix("Ip:"), m.timestamp().to_millis()) {
+                let e = first_alert.entry(ip.to_string()).or_insert(ts);
+                *e = (*e).min(ts);
+            }
+        }
+        let (mut to_alert, mut to_decision) = (Vec::new(), Vec::new());
+        for (ip, t) in &fifth {
+            if let (Some(a), Some(d)) = (first_alert.get(ip), decided.get(ip)) {
+                to_alert.push(a - t);
+                to_decision.push(d - a);
+            }
+        }
+        (lat, to_alert, to_decision)
     })
     .await
     .unwrap();
     shutdown.trigger();
     let _ = task.await;
-    let mut lat = lat;
-    lat.sort_unstable();
-    let pct = |q: f64| {
-        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+    let pct = |mut v: Vec<i64>, q: f64| {
+        v.sort_unstable();
+        v.get(((v.len() as f64 * q) as usize).min(v.len().saturating_sub(1)))
             .copied()
             .unwrap_or(-1)
     };
@@ -279,10 +319,71 @@ async fn latency(brokers: &str, rate: u64, secs: u64) {
         "latency at {rate} lines/s for {:.1}s: {} of {want} attacks decided; line → decision p50 {} ms, p99 {} ms, max {} ms",
         sent_for.as_secs_f64(),
         lat.len(),
-        pct(0.5),
-        pct(0.99),
-        lat.last().copied().unwrap_or(-1)
+        pct(lat.clone(), 0.5),
+        pct(lat.clone(), 0.99),
+        pct(lat, 1.0)
     );
+    println!(
+        "  of which line → alert (ingest, detect) p50 {} ms, p99 {} ms; alert → decision (publish) p50 {} ms, p99 {} ms",
+        pct(to_alert.clone(), 0.5),
+        pct(to_alert, 0.99),
+        pct(to_decision.clone(), 0.5),
+        pct(to_decision, 0.99)
+    );
+}
+
+/// Same-run latency baseline: one message at a time produced (idempotent, acks=all, linger
+/// 2 ms) and consumed (fetch.wait.max.ms 10), as each hop of the pipeline does; the round trip
+/// of one hop with nothing in between.
+async fn roundtrip(brokers: &str) -> (i64, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("rt");
+    let text = config_text(brokers, &prefix, dir.path());
+    init_topics(&config(&text)).await;
+    let logs = format!("{prefix}-logs");
+    let b = brokers.to_string();
+    tokio::task::spawn_blocking(move || {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &b)
+            .set("group.id", unique("rtc"))
+            .set("fetch.wait.max.ms", "10")
+            .create()
+            .unwrap();
+        let md = c
+            .fetch_metadata(Some(&logs), Duration::from_secs(10))
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in md.topics()[0].partitions() {
+            tpl.add_partition_offset(&logs, p.id(), Offset::End).unwrap();
+        }
+        c.assign(&tpl).unwrap();
+        let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+            .set("bootstrap.servers", &b)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "2")
+            .create()
+            .unwrap();
+        let mut lat = Vec::new();
+        // The first 20 warm the clients up (producer id, fetch sessions).
+        for i in 0..220 {
+            let t0 = Instant::now();
+            let payload = format!("{i}");
+            p.send(BaseRecord::<(), str>::to(&logs).payload(&payload))
+                .unwrap();
+            while !matches!(c.poll(Duration::from_millis(1)), Some(Ok(m)) if m.payload() == Some(payload.as_bytes()))
+            {
+            }
+            if i >= 20 {
+                lat.push(t0.elapsed().as_millis() as i64);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        lat.sort_unstable();
+        (lat[lat.len() / 2], lat[lat.len() * 99 / 100])
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
@@ -297,5 +398,9 @@ async fn main() {
     let rate = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let secs = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
     throughput(&brokers, n).await;
+    let (p50, p99) = roundtrip(&brokers).await;
+    println!(
+        "one hop (produce -> consume, the pipeline's client settings): p50 {p50} ms, p99 {p99} ms"
+    );
     latency(&brokers, rate, secs).await;
 }
