@@ -33,6 +33,16 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The roles' configuration; `PALISADE_BENCH_BATCH_WAIT` overrides `kafka.batch_wait` (to
+/// compare settings).
+fn bench_config_text(brokers: &str, prefix: &str, dir: &std::path::Path) -> String {
+    let text = config_text(brokers, prefix, dir);
+    match std::env::var("PALISADE_BENCH_BATCH_WAIT") {
+        Ok(w) => text.replace("batch_wait: 5ms", &format!("batch_wait: {w}")),
+        Err(_) => text,
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -87,7 +97,7 @@ fn raw_consume(brokers: &str, topic: &str, n: usize) -> Duration {
 async fn throughput(brokers: &str, n: usize) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = unique("bench");
-    let text = config_text(brokers, &prefix, dir.path());
+    let text = bench_config_text(brokers, &prefix, dir.path());
     init_topics(&config(&text)).await;
     let logs = format!("{prefix}-logs");
     let p = fast_producer(brokers);
@@ -181,7 +191,7 @@ async fn throughput(brokers: &str, n: usize) {
 async fn latency(brokers: &str, rate: u64, secs: u64) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = unique("lat");
-    let text = config_text(brokers, &prefix, dir.path());
+    let text = bench_config_text(brokers, &prefix, dir.path());
     init_topics(&config(&text)).await;
     let logs = format!("{prefix}-logs");
     let metrics = Registry::new();
@@ -338,7 +348,7 @@ async fn latency(brokers: &str, rate: u64, secs: u64) {
 async fn roundtrip(brokers: &str) -> (i64, i64) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = unique("rt");
-    let text = config_text(brokers, &prefix, dir.path());
+    let text = bench_config_text(brokers, &prefix, dir.path());
     init_topics(&config(&text)).await;
     let logs = format!("{prefix}-logs");
     let b = brokers.to_string();
