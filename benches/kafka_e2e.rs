@@ -66,21 +66,28 @@ fn benign(i: u64, t: chrono::DateTime<Utc>) -> String {
     ssh_failure(t, "web-1", &ip)
 }
 
-fn raw_consume(brokers: &str, topic: &str, n: usize) -> Duration {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", unique("raw"))
-        .create()
-        .unwrap();
+/// A consumer of every partition of `topic` from `from`, in a group of its own, with `props`.
+fn reader(brokers: &str, topic: &str, from: Offset, props: &[(&str, &str)]) -> BaseConsumer {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", brokers)
+        .set("group.id", unique("bench"));
+    for (k, v) in props {
+        cfg.set(*k, *v);
+    }
+    let c: BaseConsumer = cfg.create().unwrap();
     let md = c
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in md.topics()[0].partitions() {
-        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
-            .unwrap();
+        tpl.add_partition_offset(topic, p.id(), from).unwrap();
     }
     c.assign(&tpl).unwrap();
+    c
+}
+
+fn raw_consume(brokers: &str, topic: &str, n: usize) -> Duration {
+    let c = reader(brokers, topic, Offset::Beginning, &[]);
     let start = Instant::now();
     let mut seen = 0;
     let mut bytes = 0usize;
@@ -245,20 +252,7 @@ async fn latency(brokers: &str, rate: u64, secs: u64) {
     let want = attack_no as usize;
     let b = brokers.to_string();
     let (lat, to_alert, to_decision) = tokio::task::spawn_blocking(move || {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &b)
-            .set("group.id", unique("lat"))
-            .create()
-            .unwrap();
-        let md = c
-            .fetch_metadata(Some(&decisions), Duration::from_secs(10))
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        for p in md.topics()[0].partitions() {
-            tpl.add_partition_offset(&decisions, p.id(), Offset::Beginning)
-                .unwrap();
-        }
-        c.assign(&tpl).unwrap();
+        let c = reader(&b, &decisions, Offset::Beginning, &[]);
         let mut lat = Vec::new();
         let mut decided: HashMap<String, i64> = HashMap::new();
         let end = Instant::now() + Duration::from_secs(60);
@@ -280,20 +274,7 @@ async fn latency(brokers: &str, rate: u64, secs: u64) {
         // Where the time goes: each attack's first alert on the alerts topic (its produce time;
         // decisions are produced by the publish role from it).
         let alerts = decisions.replace("-decisions", "-alerts");
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &b)
-            .set("group.id", unique("lat-alerts"))
-            .create()
-            .unwrap();
-        let md = c
-            .fetch_metadata(Some(&alerts), Duration::from_secs(10))
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        for p in md.topics()[0].partitions() {
-            tpl.add_partition_offset(&alerts, p.id(), Offset::Beginning)
-                .unwrap();
-        }
-        c.assign(&tpl).unwrap();
+        let c = reader(&b, &alerts, Offset::Beginning, &[]);
         let mut first_alert: HashMap<String, i64> = HashMap::new();
         let end = Instant::now() + Duration::from_secs(3);
         while Instant::now() < end {
@@ -353,20 +334,7 @@ async fn roundtrip(brokers: &str) -> (i64, i64) {
     let logs = format!("{prefix}-logs");
     let b = brokers.to_string();
     tokio::task::spawn_blocking(move || {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &b)
-            .set("group.id", unique("rtc"))
-            .set("fetch.wait.max.ms", "10")
-            .create()
-            .unwrap();
-        let md = c
-            .fetch_metadata(Some(&logs), Duration::from_secs(10))
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        for p in md.topics()[0].partitions() {
-            tpl.add_partition_offset(&logs, p.id(), Offset::End).unwrap();
-        }
-        c.assign(&tpl).unwrap();
+        let c = reader(&b, &logs, Offset::End, &[("fetch.wait.max.ms", "10")]);
         let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
             .set("bootstrap.servers", &b)
             .set("enable.idempotence", "true")
