@@ -282,12 +282,7 @@ impl Assigner {
         flush: bool,
         mut eval: impl FnMut(Window, &mut [&mut Pane]) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.watermark = self.watermark.max(watermark);
-        let wm = if flush {
-            i128::MAX / 4
-        } else {
-            i128::from(self.watermark)
-        };
+        let wm = self.move_watermark(watermark, flush);
         let lateness = i128::from(self.lateness);
         if let Some((size, slide)) = self.kind.panes() {
             let (size, slide) = (i128::from(size), i128::from(slide));
@@ -337,15 +332,21 @@ impl Assigner {
         result
     }
 
-    /// Session windows: moves the watermark like [`Assigner::advance`] and takes the sessions
-    /// that close, in order of end, with their windows and keys (nothing for other kinds).
-    pub fn close_sessions(&mut self, watermark: i64, flush: bool) -> Vec<(Window, Pane, String)> {
+    /// Moves the watermark to `watermark` (never back); the time windows close against: the
+    /// watermark, or the end of time when `flush`.
+    fn move_watermark(&mut self, watermark: i64, flush: bool) -> i128 {
         self.watermark = self.watermark.max(watermark);
-        let wm = if flush {
+        if flush {
             i128::MAX / 4
         } else {
             i128::from(self.watermark)
-        };
+        }
+    }
+
+    /// Session windows: moves the watermark like [`Assigner::advance`] and takes the sessions
+    /// that close, in order of end, with their windows and keys (nothing for other kinds).
+    pub fn close_sessions(&mut self, watermark: i64, flush: bool) -> Vec<(Window, Pane, String)> {
+        let wm = self.move_watermark(watermark, flush);
         let lateness = i128::from(self.lateness);
         let WindowKind::Session { gap, .. } = self.kind else {
             return Vec::new();

@@ -45,16 +45,10 @@ impl Set {
 /// Fixpoint passes before giving up on pruning (epsilon cycles converge in a few).
 const MAX_PASSES: usize = 64;
 
-/// How many bytes ahead a state is checked. Four is what an IPv4 address needs to rule out the
-/// IPv6 alternation that `IP` and `IPORHOST` try first: every branch that starts with a hex digit
-/// reads hex digits or `:` at each of its first four bytes, and the first octet of an IPv4
-/// address ends in a `.` within them (`1.`, `45.`, `192.`).
-pub(crate) const DEPTH: usize = 4;
-
-/// The bytes every state can read at each of its next [`DEPTH`] positions, deduplicated.
+/// The first bytes of every state of an NFA, deduplicated.
 #[derive(Clone, Debug)]
 pub(crate) struct FirstBytes {
-    /// For state `s`, its set at depth `d` (0 = the next byte) in `sets`: `index[s * DEPTH + d]`.
+    /// For each state, its set in `sets`.
     index: Box<[u32]>,
     sets: Box<[Set]>,
 }
@@ -62,9 +56,8 @@ pub(crate) struct FirstBytes {
 impl FirstBytes {
     pub(crate) fn new(nfa: &NFA) -> Self {
         let states = nfa.states();
-        // Depth 0: the byte states' own ranges, and the match states.
-        let mut level = vec![Set::default(); states.len()];
-        for (set, state) in level.iter_mut().zip(states) {
+        let mut sets = vec![Set::default(); states.len()];
+        for (set, state) in sets.iter_mut().zip(states) {
             match state {
                 State::ByteRange { trans } => set.add_range(trans.start, trans.end),
                 State::Sparse(sparse) => sparse
@@ -78,118 +71,75 @@ impl FirstBytes {
                 _ => {}
             }
         }
-        close(states, &mut level);
-        let mut levels = vec![level];
-        // Depth d + 1: a byte state reads, at its (d + 1)-th byte, what its successor reads at
-        // its d-th; a match state still matches. A match reachable within d bytes makes the
-        // set ALL, so no deeper byte is ever held against it.
-        for _ in 1..DEPTH {
-            let prev = levels.last().expect("depth 0 is computed");
-            let mut level: Vec<Set> = states
-                .iter()
-                .map(|state| match state {
-                    State::ByteRange { trans } => prev[trans.next.as_usize()],
-                    State::Sparse(sparse) => {
-                        let mut set = Set::default();
-                        for t in sparse.transitions.iter() {
-                            set.union(&prev[t.next.as_usize()]);
-                        }
-                        set
+        // Epsilon states take the union of their successors' sets, until nothing changes.
+        // Successors mostly have higher ids, so a pass in reverse order does most of the work.
+        let mut converged = false;
+        for _ in 0..MAX_PASSES {
+            let mut changed = false;
+            for i in (0..states.len()).rev() {
+                let mut set = sets[i];
+                match &states[i] {
+                    State::Look { next, .. } | State::Capture { next, .. } => {
+                        set.union(&sets[next.as_usize()])
                     }
-                    State::Dense(dense) => {
-                        let mut set = Set::default();
-                        for next in dense.transitions.iter() {
-                            if *next != StateID::ZERO {
-                                set.union(&prev[next.as_usize()]);
-                            }
-                        }
-                        set
+                    State::Union { alternates } => alternates
+                        .iter()
+                        .for_each(|alt| set.union(&sets[alt.as_usize()])),
+                    State::BinaryUnion { alt1, alt2 } => {
+                        set.union(&sets[alt1.as_usize()]);
+                        set.union(&sets[alt2.as_usize()]);
                     }
-                    State::Match { .. } => Set::ALL,
-                    _ => Set::default(),
-                })
-                .collect();
-            close(states, &mut level);
-            levels.push(level);
+                    _ => continue,
+                }
+                if set != sets[i] {
+                    sets[i] = set;
+                    changed = true;
+                }
+            }
+            if !changed {
+                converged = true;
+                break;
+            }
+        }
+        if !converged {
+            sets.fill(Set::ALL);
         }
         let mut unique: HashMap<Set, u32> = HashMap::new();
         let mut table = Vec::new();
-        let mut index = Vec::with_capacity(states.len() * DEPTH);
-        for sid in 0..states.len() {
-            for level in &levels {
-                let set = level[sid];
-                index.push(*unique.entry(set).or_insert_with(|| {
-                    table.push(set);
+        let index = sets
+            .iter()
+            .map(|set| {
+                *unique.entry(*set).or_insert_with(|| {
+                    table.push(*set);
                     (table.len() - 1) as u32
-                }));
-            }
-        }
+                })
+            })
+            .collect();
         FirstBytes {
-            index: index.into(),
+            index,
             sets: table.into(),
         }
     }
 
     /// Whether exploring `sid` at `at` (in a span ending at `end`) can get anywhere: false means
-    /// it fails within its next [`DEPTH`] bytes.
+    /// it fails without reading a byte.
     #[inline(always)]
     pub(crate) fn viable(&self, sid: StateID, haystack: &[u8], at: usize, end: usize) -> bool {
-        let base = sid.as_usize() * DEPTH;
-        let Some(index) = self.index.get(base..base + DEPTH) else {
+        let Some(set) = self
+            .index
+            .get(sid.as_usize())
+            .and_then(|&i| self.sets.get(i as usize))
+        else {
             return true;
         };
-        for (d, &i) in index.iter().enumerate() {
-            let Some(set) = self.sets.get(i as usize) else {
-                return true;
-            };
-            if set.matches {
-                return true;
-            }
-            let pos = at + d;
-            match haystack.get(pos) {
-                Some(&b) if pos < end => {
-                    if (set.bytes[usize::from(b >> 6)] >> (b & 63)) & 1 == 0 {
-                        return false;
-                    }
-                }
-                _ => return false,
-            }
+        if set.matches {
+            return true;
         }
-        true
-    }
-}
-
-/// Epsilon states (looks, captures, unions) take the union of their successors' sets, until
-/// nothing changes; if that does not converge, every set becomes ALL (no pruning).
-fn close(states: &[State], sets: &mut [Set]) {
-    // Successors mostly have higher ids, so a pass in reverse order does most of the work.
-    for _ in 0..MAX_PASSES {
-        let mut changed = false;
-        for i in (0..states.len()).rev() {
-            let mut set = sets[i];
-            match &states[i] {
-                State::Look { next, .. } | State::Capture { next, .. } => {
-                    set.union(&sets[next.as_usize()])
-                }
-                State::Union { alternates } => alternates
-                    .iter()
-                    .for_each(|alt| set.union(&sets[alt.as_usize()])),
-                State::BinaryUnion { alt1, alt2 } => {
-                    set.union(&sets[alt1.as_usize()]);
-                    set.union(&sets[alt2.as_usize()]);
-                }
-                _ => continue,
-            }
-            if set != sets[i] {
-                sets[i] = set;
-                changed = true;
-            }
-        }
-        if !changed {
-            return;
+        match haystack.get(at) {
+            Some(&b) if at < end => (set.bytes[usize::from(b >> 6)] >> (b & 63)) & 1 != 0,
+            _ => false,
         }
     }
-    sets.fill(Set::ALL);
 }
 
 #[cfg(test)]
@@ -214,26 +164,5 @@ mod tests {
         let first = FirstBytes::new(&nfa);
         assert!(first.viable(nfa.start_anchored(), b"", 0, 0));
         assert!(first.viable(nfa.start_anchored(), b"x", 0, 1));
-    }
-
-    #[test]
-    fn bytes_further_ahead_rule_out_a_branch() {
-        // The IPv6-like branch reads hex digits or `:` at each of its first four bytes.
-        let nfa = thompson::NFA::new("[0-9a-f]{1,4}:[0-9a-f]{1,4}:").unwrap();
-        let first = FirstBytes::new(&nfa);
-        let start = nfa.start_anchored();
-        let viable = |s: &str| first.viable(start, s.as_bytes(), 0, s.len());
-        for yes in ["45:1", "abcd", "1:2:"] {
-            assert!(viable(yes), "{yes}");
-        }
-        // A `.` at the second, third or fourth byte; a span ending too early.
-        for no in ["4.1.", "45.1", "192.", "45"] {
-            assert!(!viable(no), "{no}");
-        }
-        // A match reachable within the depth stops the look-ahead there.
-        let nfa = thompson::NFA::new("ab").unwrap();
-        let first = FirstBytes::new(&nfa);
-        assert!(first.viable(nfa.start_anchored(), b"ab.", 0, 3));
-        assert!(!first.viable(nfa.start_anchored(), b"a", 0, 1));
     }
 }
