@@ -71,6 +71,10 @@ pub trait BusSender<T: Send + 'static>: Send + 'static {
 /// The receiving end of a bus.
 pub trait BusReceiver<T: Send + 'static>: Send + 'static {
     /// The next batch; `None` once every sender is gone and the bus is drained.
+    ///
+    /// Need not be cancel-safe (a receiver may hold a half-built batch across awaits):
+    /// [`run_stage`](crate::stage::run_stage) never drops a `recv` in progress, and other
+    /// callers must not either (no `select!` on it).
     fn recv(&mut self) -> impl Future<Output = Option<Batch<T>>> + Send;
 }
 

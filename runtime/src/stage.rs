@@ -11,6 +11,7 @@ use crate::clock::SharedClock;
 use crate::metrics::{MetricDef, Registry};
 use crate::StageError;
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
 use std::future::Future;
 use std::time::Duration;
 
@@ -90,7 +91,7 @@ pub struct StageReport {
 /// it). Returns the stage itself with its report, so callers can read what it holds.
 pub async fn run_stage<S, R, W>(
     mut stage: S,
-    mut rx: R,
+    rx: R,
     mut tx: W,
     clock: SharedClock,
     metrics: &Registry,
@@ -111,6 +112,13 @@ where
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         t
     });
+    // The receiver as a stream: a `recv` still in progress when a tick fires stays in the
+    // stream and resumes on the next turn. `recv` is raced against the ticker, and receivers
+    // that collect a batch across awaits (Kafka's) would otherwise lose what they had read.
+    let batches = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|batch| (batch, rx))
+    });
+    let mut batches = std::pin::pin!(batches);
     loop {
         let mut out = Vec::new();
         let tick = async {
@@ -123,7 +131,7 @@ where
         };
         tokio::select! {
             biased;
-            batch = rx.recv() => {
+            batch = batches.next() => {
                 let Some(Batch { mut items, ack }) = batch else { break };
                 let n = items.len() as u64;
                 report.items_in += n;
@@ -322,6 +330,60 @@ mod tests {
             out.push(now);
             Ok(())
         }
+    }
+
+    /// Passes items on and ticks every second (doing nothing on ticks).
+    struct Forward;
+    impl Stage for Forward {
+        type In = u32;
+        type Out = u32;
+        fn name(&self) -> &'static str {
+            "forward"
+        }
+        async fn process(
+            &mut self,
+            items: &mut Vec<u32>,
+            out: &mut Vec<u32>,
+        ) -> Result<(), StageError> {
+            out.append(items);
+            Ok(())
+        }
+        fn tick_interval(&self) -> Option<Duration> {
+            Some(Duration::from_secs(1))
+        }
+    }
+
+    /// Builds each batch of three items across awaits, 400 ms apart, as a Kafka receiver
+    /// collects a batch over `batch_wait`: not cancel-safe on its own.
+    struct Trickle {
+        next: u32,
+        end: u32,
+    }
+    impl BusReceiver<u32> for Trickle {
+        async fn recv(&mut self) -> Option<Batch<u32>> {
+            let mut items = Vec::new();
+            while items.len() < 3 && self.next < self.end {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                items.push(self.next);
+                self.next += 1;
+            }
+            (!items.is_empty()).then(|| Batch::new(items))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tick_during_a_receive_loses_nothing() {
+        let r = Registry::new();
+        let (out_tx, mut out_rx) = channel("out", 100, &r);
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let rx = Trickle { next: 0, end: 30 };
+        let (_, report) = run_stage(Forward, rx, out_tx, clock, &r).await.unwrap();
+        let mut got = Vec::new();
+        while let Some(b) = out_rx.recv().await {
+            got.extend(b.items);
+        }
+        assert_eq!(got, (0..30).collect::<Vec<_>>(), "every item, in order");
+        assert_eq!(report.items_in, 30);
     }
 
     /// Fails on the first two attempts of every item, as a service that is down then comes back.
