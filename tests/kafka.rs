@@ -1,6 +1,7 @@
 //! The distributed mode against a real Kafka-protocol broker (tansu, started by scripts/test,
 //! address in PALISADE_KAFKA_BROKERS): the whole pipeline over real topics, dead letters, and
-//! two detect instances sharing the events topic with global per-address counts.
+//! two detect instances sharing the events topic with global per-address counts, and no event
+//! lost when a stage tick interrupts the collection of a batch.
 
 mod kafka_support;
 
@@ -330,4 +331,68 @@ async fn an_api_replica_rebuilds_the_active_set_from_the_decision_topic() {
     assert_eq!(active("192.0.2.11"), 0, "a deleted decision is not active");
     shutdown.trigger();
     task.await.unwrap();
+}
+
+/// A receiver collects a batch for up to `batch_wait`; the detect stage ticks every second. A
+/// batch wait longer than the tick means every batch is still being collected when a tick
+/// fires: every event must still reach the stage, none dropped with the interrupted receive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_read_while_a_tick_fires_all_reach_the_stage() {
+    let Some(brokers) = brokers(BROKERS) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("ticks");
+    let text =
+        config_text(&brokers, &prefix, dir.path()).replace("batch_wait: 5ms", "batch_wait: 1500ms");
+    let cfg = config(&text);
+    init_topics(&cfg).await;
+    let m = Registry::new();
+    let shutdown = Shutdown::new();
+    let task = spawn_roles(
+        cfg,
+        vec![Role::Ingest, Role::Detect],
+        shutdown.clone(),
+        m.clone(),
+    );
+    let t0 = Utc::now() - TimeDelta::minutes(5);
+    let lines: Vec<String> = (1..=40)
+        .map(|i| ssh_failure(t0, "web-1", &format!("198.51.100.{i}")))
+        .collect();
+    produce(&producer(&brokers), &format!("{prefix}-logs"), &lines).await;
+
+    let stage_in = |stage: &str| {
+        m.value(
+            "palisade_pipeline_stage_in_events_total",
+            &[("stage", stage)],
+        )
+        .unwrap_or(0)
+    };
+    let start = std::time::Instant::now();
+    while stage_in("detect") < lines.len() as i64 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the detect stage got {} of {} events (ingest stage {}, consumed by all roles {})",
+            stage_in("detect"),
+            lines.len(),
+            stage_in("ingest"),
+            m.total("palisade_kafka_consumed_messages_total")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events = format!("{prefix}-events");
+    let consumed = m
+        .counter(&CONSUMED, &[("role", "detect"), ("topic", &events)])
+        .get() as i64;
+    assert_eq!(
+        consumed,
+        stage_in("detect"),
+        "every event read reached the stage"
+    );
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
 }
