@@ -2,7 +2,9 @@
 //!
 //! [`Grok::captures`](super::Grok::captures) first finds the leftmost-first match span with the
 //! `meta` regex (lazy DFA forward, then backward for the start), then resolves the capture
-//! groups on that span only, with an anchored bounded backtracker, here. The backtracker keeps a
+//! groups on that span only, with an anchored bounded backtracker, here. A pattern anchored at
+//! the start (`^%{SYSLOGLINE}`) that mostly matches skips the DFA pass: the backtracker runs on
+//! the whole input, and the first match it reaches is the leftmost-first one. The backtracker keeps a
 //! memo of the `(state, position)` pairs already explored, `states × (span + 1)` bits.
 //!
 //! `regex-automata`'s bounded backtracker zeroes its whole memo before every search. That is
@@ -110,6 +112,12 @@ impl CaptureEngine {
             CaptureEngine::Small { backtracker, .. } => backtracker.get_nfa(),
             CaptureEngine::Large(b) => &b.nfa,
         }
+    }
+
+    /// Whether this is the lazily cleared backtracker (whose search costs what it explores,
+    /// whatever the span).
+    pub(crate) fn is_lazy(&self) -> bool {
+        matches!(self, CaptureEngine::Large(_))
     }
 
     /// The number of capture slots the search writes (two per group, group 0 included).

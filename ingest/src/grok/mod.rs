@@ -45,10 +45,11 @@ use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson;
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::{Anchored, Input};
-use regex_syntax::hir::Hir;
+use regex_syntax::hir::{Hir, Look};
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -169,6 +170,41 @@ pub struct Grok {
     slots: usize,
     prefilter: Option<Prefilter>,
     use_prefilter: bool,
+    /// For patterns anchored at the start of the input on the lazily cleared backtracker: the
+    /// capture engine runs on the whole input at once, without the DFA pass that would first
+    /// find the span (see [`Direct`]). `None`: DFA first.
+    direct: Option<Arc<Direct>>,
+}
+
+/// Whether an anchored pattern still skips the DFA pass. Skipping it pays off when the pattern
+/// usually matches (an `s00` syslog header: every line), since the capture engine then reads
+/// the line once instead of twice; on an input that does not match, the backtracker may
+/// explore far more than the DFA would read before failing. So failures raise a score (by 8)
+/// and matches lower it (by 1, only while it is above 0, so that a pattern that keeps matching
+/// writes nothing): a pattern that fails more than about one time in nine reaches
+/// [`Direct::GIVE_UP`] and goes back to the DFA pass for good.
+#[derive(Debug, Default)]
+struct Direct {
+    score: AtomicU32,
+}
+
+impl Direct {
+    const GIVE_UP: u32 = 1024;
+
+    fn on(&self) -> bool {
+        self.score.load(Ordering::Relaxed) < Self::GIVE_UP
+    }
+
+    fn matched(&self, yes: bool) {
+        if yes {
+            let s = self.score.load(Ordering::Relaxed);
+            if s > 0 && s < Self::GIVE_UP {
+                self.score.store(s - 1, Ordering::Relaxed);
+            }
+        } else {
+            self.score.fetch_add(8, Ordering::Relaxed);
+        }
+    }
 }
 
 impl fmt::Debug for Grok {
@@ -248,6 +284,7 @@ impl Grok {
         let rewritten = compile::rewrite(&expanded.regex, &used).map_err(invalid)?;
         let hir = parse_hir(&rewritten.regex).map_err(invalid)?;
         let prefilter = Prefilter::from_hir(&hir);
+        let anchored = hir.properties().look_set_prefix().contains(Look::Start);
         let config = meta::Config::new()
             .nfa_size_limit(Some(NFA_SIZE_LIMIT))
             .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY);
@@ -260,6 +297,7 @@ impl Grok {
             .build_from_hir(&hir)
             .map_err(|e| invalid(e.to_string()))?;
         let engine = CaptureEngine::new(nfa).map_err(invalid)?;
+        let direct = (anchored && engine.is_lazy()).then(Arc::default);
 
         let mut fields: Vec<Field> = expanded
             .fields
@@ -288,6 +326,7 @@ impl Grok {
             slots,
             prefilter,
             use_prefilter: true,
+            direct,
         })
     }
 
@@ -321,6 +360,18 @@ impl Grok {
         self
     }
 
+    /// The same pattern always finding the match span with the DFA first, even when it is
+    /// anchored (see [`Direct`]). For measuring and testing.
+    pub fn dfa_first(mut self) -> Grok {
+        self.direct = None;
+        self
+    }
+
+    /// Whether an anchored pattern currently runs its capture engine without the DFA pass.
+    pub fn runs_direct(&self) -> bool {
+        self.direct.as_ref().is_some_and(|d| d.on())
+    }
+
     #[inline]
     fn rejected(&self, input: &str) -> bool {
         self.fields.is_empty()
@@ -340,9 +391,28 @@ impl Grok {
         if self.rejected(input) {
             return None;
         }
+        let mut slots = Slots::new(self.slots);
+        if let Some(direct) = self.direct.as_ref().filter(|d| d.on()) {
+            if self.engine.fits(input.len()) {
+                let matched =
+                    self.engine
+                        .captures(input.as_bytes(), 0..input.len(), slots.as_mut());
+                direct.matched(matched);
+                debug_assert_eq!(
+                    matched,
+                    self.regex.is_match(Input::new(input)),
+                    "{:?} on {input:?}",
+                    self.pattern
+                );
+                return matched.then_some(Captures {
+                    grok: self,
+                    input,
+                    slots,
+                });
+            }
+        }
         // The lazy DFA finds the span; the capture engine then only runs on it, anchored.
         let found = self.regex.search(&Input::new(input))?;
-        let mut slots = Slots::new(self.slots);
         if self.engine.fits(found.len()) {
             let matched = self
                 .engine

@@ -788,3 +788,69 @@ fn grok_class_loops_match_the_reference() {
         }
     }
 }
+
+#[test]
+fn anchored_patterns_capture_without_the_dfa_pass_exactly_as_with_it() {
+    let library = GrokLibrary::builtin();
+    let patterns = [
+        "^%{SYSLOGLINE}",
+        "^%{SYSLOGBASE} %{GREEDYDATA:message}$",
+        "^(%{IPORHOST:fqdn}(:%{INT:port})? )?%{IPORHOST:addr} - \\[%{HTTPDATE:t}\\]",
+        "^%{IPORHOST:a} %{DATA:b} (%{INT:c}|%{WORD:d})?%{GREEDYDATA:e}",
+    ];
+    let mut lines: Vec<String> = vec![
+        "Feb 12 14:10:21 sd-126005 sshd[16378]: Failed password for invalid user pascal from 35.188.49.176 port 53502 ssh2".into(),
+        "<13>Feb  2 04:05:06 host prog: message".into(),
+        "example.org:443 2001:db8::1 - [12/Feb/2024:14:10:21 +0100] x".into(),
+        "192.168.1.20 - - [12/Feb/2024:14:10:21 +0100] \"GET / HTTP/1.1\" 200 1".into(),
+    ];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    lines.extend((0..200).map(|_| random_line(&mut rng)));
+    for p in patterns {
+        let grok = Grok::compile(&library, p).unwrap();
+        assert!(grok.runs_direct(), "{p} is anchored and large: no DFA pass");
+        let dfa = grok.clone().dfa_first();
+        assert!(!dfa.runs_direct());
+        for line in &lines {
+            let direct = grok.captures(line).map(|c| c.slots());
+            let reference = dfa.captures(line).map(|c| c.slots());
+            assert_eq!(direct, reference, "{p} on {line:?}");
+            assert_eq!(
+                direct,
+                grok.reference_slots(line)
+                    .filter(|_| !grok.fields.is_empty()),
+                "{p} on {line:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_anchored_pattern_that_keeps_failing_goes_back_to_the_dfa_pass() {
+    let library = GrokLibrary::builtin();
+    let grok = Grok::compile(&library, "^%{SYSLOGLINE}").unwrap();
+    let good = "Feb 12 14:10:21 host sshd[1]: hello";
+    let bad = "not a syslog line at all";
+    // One failure in ten: stays direct.
+    for i in 0..5_000 {
+        let line = if i % 10 == 0 { bad } else { good };
+        assert_eq!(grok.captures(line).is_some(), line == good);
+    }
+    assert!(
+        grok.runs_direct(),
+        "a pattern that mostly matches keeps skipping the DFA"
+    );
+    // One failure in two: gives up, and still answers the same.
+    for i in 0..1_000 {
+        let line = if i % 2 == 0 { bad } else { good };
+        assert_eq!(grok.captures(line).is_some(), line == good);
+    }
+    assert!(
+        !grok.runs_direct(),
+        "a pattern that often fails goes back to the DFA pass"
+    );
+    assert_eq!(
+        grok.captures(good).and_then(|c| c.get("program")),
+        Some("sshd")
+    );
+}
