@@ -2,9 +2,10 @@
 //!
 //! [`Grok::captures`](super::Grok::captures) first finds the leftmost-first match span with the
 //! `meta` regex (lazy DFA forward, then backward for the start), then resolves the capture
-//! groups on that span only, with an anchored bounded backtracker, here. A pattern anchored at
-//! the start (`^%{SYSLOGLINE}`) that mostly matches skips the DFA pass: the backtracker runs on
-//! the whole input, and the first match it reaches is the leftmost-first one. The backtracker keeps a
+//! groups on that span only, with an anchored bounded backtracker, here. Large patterns that
+//! mostly match skip the DFA passes: the backtracker runs on the whole input, from its start
+//! when the pattern is anchored (`^%{SYSLOGLINE}`), else from each start in turn with one memo
+//! ([`CaptureEngine::captures_leftmost`]); the first match it reaches is the leftmost-first one. The backtracker keeps a
 //! memo of the `(state, position)` pairs already explored, `states × (span + 1)` bits.
 //!
 //! `regex-automata`'s bounded backtracker zeroes its whole memo before every search. That is
@@ -153,7 +154,23 @@ impl CaptureEngine {
                     Ok(Some(_))
                 )
             }
-            CaptureEngine::Large(b) => b.captures(haystack, span, slots),
+            CaptureEngine::Large(b) => b.captures(haystack, span, slots, false),
+        }
+    }
+
+    /// The leftmost-first match in `haystack[span]`, unanchored: as [`captures`](Self::captures)
+    /// at each start from `span.start` on, up to the first that matches, sharing one memo (a
+    /// `(state, position)` that failed from one start fails from the next). Only on the lazily
+    /// cleared backtracker ([`is_lazy`](Self::is_lazy)); the small one answers `false`.
+    pub(crate) fn captures_leftmost(
+        &self,
+        haystack: &[u8],
+        span: Range<usize>,
+        slots: &mut [Option<NonMaxUsize>],
+    ) -> bool {
+        match self {
+            CaptureEngine::Small { .. } => false,
+            CaptureEngine::Large(b) => b.captures(haystack, span, slots, true),
         }
     }
 }
@@ -283,12 +300,14 @@ thread_local! {
 }
 
 impl Backtracker {
-    /// Searches `haystack[span]` anchored at `span.start` and fills `slots`; whether it matched.
+    /// Searches `haystack[span]` anchored at `span.start` (or, `unanchored`, at each start in
+    /// turn up to the first that matches) and fills `slots`; whether it matched.
     fn captures(
         &self,
         haystack: &[u8],
         span: Range<usize>,
         slots: &mut [Option<NonMaxUsize>],
+        unanchored: bool,
     ) -> bool {
         slots.fill(None);
         SCRATCH.with(|scratch| {
@@ -301,8 +320,9 @@ impl Backtracker {
             }
             scratch.generation += 1;
             scratch.stack.clear();
+            let begin = self.nfa.start_anchored();
             scratch.stack.push(Frame::Explore {
-                sid: self.nfa.start_anchored(),
+                sid: begin,
                 at: span.start,
             });
             let mut search = Search {
@@ -318,7 +338,26 @@ impl Backtracker {
                 stride: span.len() + 1,
                 scratch,
             };
-            search.run(slots)
+            if search.run(slots) {
+                return true;
+            }
+            if !unanchored {
+                return false;
+            }
+            // Every (state, position) explored so far failed, and stays marked: the next
+            // starts only explore what is new. Starts where the pattern cannot read on are
+            // skipped.
+            let mut at = span.start;
+            while at < span.end {
+                at += 1;
+                if search.viable(begin, at) {
+                    search.scratch.stack.push(Frame::Explore { sid: begin, at });
+                    if search.run(slots) {
+                        return true;
+                    }
+                }
+            }
+            false
         })
     }
 }

@@ -170,21 +170,26 @@ pub struct Grok {
     slots: usize,
     prefilter: Option<Prefilter>,
     use_prefilter: bool,
-    /// For patterns anchored at the start of the input on the lazily cleared backtracker: the
-    /// capture engine runs on the whole input at once, without the DFA pass that would first
-    /// find the span (see [`Direct`]). `None`: DFA first.
+    /// For patterns on the lazily cleared backtracker: the capture engine runs on the whole
+    /// input at once (anchored patterns from the start only, others from each start in turn),
+    /// without the DFA passes that would first find the span (see [`Direct`]). `None`: DFA
+    /// first.
     direct: Option<Arc<Direct>>,
 }
 
-/// Whether an anchored pattern still skips the DFA pass. Skipping it pays off when the pattern
-/// usually matches (an `s00` syslog header: every line), since the capture engine then reads
-/// the line once instead of twice; on an input that does not match, the backtracker may
-/// explore far more than the DFA would read before failing. So failures raise a score (by 8)
+/// Whether a pattern still skips the DFA passes (forward for the end of the match, then, when
+/// unanchored, backward for its start). Skipping them pays off when the pattern usually
+/// matches what passed its prefilter (an `s00` syslog header: every line; an sshd message
+/// pattern whose literals are in the line), since the capture engine then reads the line once
+/// instead of two or three times; on an input that does not match, the backtracker may explore
+/// far more than the DFA would read before failing. So failures raise a score (by 8)
 /// and matches lower it (by 1, only while it is above 0, so that a pattern that keeps matching
 /// writes nothing): a pattern that fails more than about one time in nine reaches
 /// [`Direct::GIVE_UP`] and goes back to the DFA pass for good.
 #[derive(Debug, Default)]
 struct Direct {
+    /// The pattern only matches at the start of the input (one start to try).
+    anchored: bool,
     score: AtomicU32,
 }
 
@@ -297,7 +302,12 @@ impl Grok {
             .build_from_hir(&hir)
             .map_err(|e| invalid(e.to_string()))?;
         let engine = CaptureEngine::new(nfa).map_err(invalid)?;
-        let direct = (anchored && engine.is_lazy()).then(Arc::default);
+        let direct = engine.is_lazy().then(|| {
+            Arc::new(Direct {
+                anchored,
+                ..Direct::default()
+            })
+        });
 
         let mut fields: Vec<Field> = expanded
             .fields
@@ -360,14 +370,14 @@ impl Grok {
         self
     }
 
-    /// The same pattern always finding the match span with the DFA first, even when it is
-    /// anchored (see [`Direct`]). For measuring and testing.
+    /// The same pattern always finding the match span with the DFA first (see [`Direct`]).
+    /// For measuring and testing.
     pub fn dfa_first(mut self) -> Grok {
         self.direct = None;
         self
     }
 
-    /// Whether an anchored pattern currently runs its capture engine without the DFA pass.
+    /// Whether the pattern currently runs its capture engine without the DFA passes.
     pub fn runs_direct(&self) -> bool {
         self.direct.as_ref().is_some_and(|d| d.on())
     }
@@ -394,9 +404,12 @@ impl Grok {
         let mut slots = Slots::new(self.slots);
         if let Some(direct) = self.direct.as_ref().filter(|d| d.on()) {
             if self.engine.fits(input.len()) {
-                let matched =
-                    self.engine
-                        .captures(input.as_bytes(), 0..input.len(), slots.as_mut());
+                let (bytes, all) = (input.as_bytes(), 0..input.len());
+                let matched = if direct.anchored {
+                    self.engine.captures(bytes, all, slots.as_mut())
+                } else {
+                    self.engine.captures_leftmost(bytes, all, slots.as_mut())
+                };
                 direct.matched(matched);
                 debug_assert_eq!(
                     matched,
