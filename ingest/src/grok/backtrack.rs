@@ -1,23 +1,23 @@
-//! Capture extraction on a known match span.
+//! Capture extraction.
 //!
-//! [`Grok::captures`](super::Grok::captures) first finds the leftmost-first match span with the
-//! `meta` regex (lazy DFA forward, then backward for the start), then resolves the capture
-//! groups on that span only, with an anchored bounded backtracker, here. Large patterns that
-//! mostly match skip the DFA passes: the backtracker runs on the whole input, from its start
-//! when the pattern is anchored (`^%{SYSLOGLINE}`), else from each start in turn with one memo
-//! ([`CaptureEngine::captures_leftmost`]); the first match it reaches is the leftmost-first one. The backtracker keeps a
-//! memo of the `(state, position)` pairs already explored, `states × (span + 1)` bits.
+//! [`Grok::captures`](super::Grok::captures) runs the capture engine here on the whole input:
+//! from its start when the pattern is anchored (`^%{SYSLOGLINE}`), else from each start in turn
+//! with one memo ([`CaptureEngine::captures_leftmost`]); the first match it reaches is the
+//! leftmost-first one. A pattern that often fails instead first finds the match span with the
+//! `meta` regex (lazy DFA forward, then backward for the start), and the engine resolves the
+//! capture groups on that span only, anchored. The backtracker keeps a memo of the
+//! `(state, position)` pairs already explored, `states × (span + 1)` bits.
 //!
 //! `regex-automata`'s bounded backtracker zeroes its whole memo before every search. That is
 //! cheap for small NFAs, but grok expansions can be huge (the hub's sshd patterns reach 26,000
 //! states; `IPORHOST` alone brings the whole IPv6 alternation), and then the clearing costs far
 //! more than the search: 13 of the 15 µs of an sshd message, where the `meta` regex even falls
-//! back to its slower PikeVM because the memo is over its budget. So NFAs of
-//! [`LAZY_MEMO_MIN_STATES`] states or more use [`Backtracker`] instead, whose memo is split into
-//! blocks that carry the generation (search number) that last wrote them: a block of an older
-//! generation counts as zeros and is cleared when first touched, so a search costs what it
-//! explores, not the size of the NFA. Its steps cost a little more, so small NFAs keep
-//! `regex-automata`'s.
+//! back to its slower PikeVM because the memo is over its budget. So [`Backtracker`]'s memo is
+//! split into blocks that carry the generation (search number) that last wrote them: a block
+//! of an older generation counts as zeros and is cleared when first touched, so a search costs
+//! what it explores, not the size of the NFA. (Small NFAs used `regex-automata`'s, whose steps
+//! are a little cheaper, until the DFA passes were skipped: then this one cost 3% fewer
+//! instructions per nginx line, the same on sshd.)
 //!
 //! Both explore in the NFA's priority order (the first alternate of a union first, the preferred
 //! branch of a binary union first), which is leftmost-first (RE2, Perl) semantics: the first
@@ -40,85 +40,33 @@
 
 use super::classloop::{self, ClassLoop, LEAD, NO_LOOP, ONE};
 use super::firstbytes::FirstBytes;
-use regex_automata::nfa::thompson::backtrack::{self, BoundedBacktracker};
 use regex_automata::nfa::thompson::{State, NFA};
-use regex_automata::util::pool::Pool;
 use regex_automata::util::primitives::{NonMaxUsize, StateID};
-use regex_automata::{Anchored, Input};
 use std::cell::RefCell;
 use std::ops::Range;
-use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
-
-/// NFAs up to this many states use `regex-automata`'s bounded backtracker, whose steps are
-/// cheaper (its memo has no generations) and whose up-front clearing is still small; bigger ones
-/// use [`Backtracker`]. Measured on the hub's patterns: at 1,600 states (`SYSLOGLINE`) the two
-/// cost about the same per line, at 3,000 (nginx access) [`Backtracker`] is about 7% faster
-/// (it memoizes only join states and clears nothing up front), at 26,000 (`SSHD_LOG`) 8 times.
-const LAZY_MEMO_MIN_STATES: usize = 1000;
 
 /// Above this many memo bits (`states × (span + 1)`, 4 MiB) the caller falls back to the
 /// `meta` regex (which then uses its PikeVM, whose memory does not grow with the span).
 const MAX_VISITED_BITS: usize = 32 << 20;
 
-type CacheFn = Box<dyn Fn() -> backtrack::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
-
-/// The capture engine of one compiled pattern, chosen by the size of its NFA.
-#[derive(Clone)]
-pub(crate) enum CaptureEngine {
-    /// `regex-automata`'s bounded backtracker, with a cache per thread.
-    Small {
-        backtracker: BoundedBacktracker,
-        caches: Arc<Pool<backtrack::Cache, CacheFn>>,
-    },
-    /// The backtracker with a lazily cleared memo.
-    Large(Backtracker),
-}
+/// The capture engine of one compiled pattern.
+#[derive(Clone, Debug)]
+pub(crate) struct CaptureEngine(Backtracker);
 
 impl CaptureEngine {
-    pub(crate) fn new(nfa: NFA) -> Result<Self, String> {
-        if nfa.states().len() >= LAZY_MEMO_MIN_STATES {
-            return Ok(CaptureEngine::Large(Backtracker::new(nfa)));
-        }
-        let config = backtrack::Config::new().visited_capacity(MAX_VISITED_BITS / 8);
-        let backtracker = backtrack::Builder::new()
-            .configure(config)
-            .build_from_nfa(nfa)
-            .map_err(|e| e.to_string())?;
-        let for_pool = backtracker.clone();
-        let create: CacheFn = Box::new(move || for_pool.create_cache());
-        Ok(CaptureEngine::Small {
-            backtracker,
-            caches: Arc::new(Pool::new(create)),
-        })
+    pub(crate) fn new(nfa: NFA) -> Self {
+        CaptureEngine(Backtracker::new(nfa))
     }
 
-    /// The same NFA on the lazily cleared backtracker, whatever its size.
-    #[cfg(test)]
-    pub(crate) fn lazy(&self) -> Self {
-        CaptureEngine::Large(Backtracker::new(self.nfa().clone()))
-    }
-
-    /// The number of class loops the search takes in one step (none on the small engine).
+    /// The number of class loops the search takes in one step.
     #[cfg(test)]
     pub(crate) fn class_loops(&self) -> usize {
-        match self {
-            CaptureEngine::Small { .. } => 0,
-            CaptureEngine::Large(b) => b.loops.len(),
-        }
+        self.0.loops.len()
     }
 
     fn nfa(&self) -> &NFA {
-        match self {
-            CaptureEngine::Small { backtracker, .. } => backtracker.get_nfa(),
-            CaptureEngine::Large(b) => &b.nfa,
-        }
-    }
-
-    /// Whether this is the lazily cleared backtracker (whose search costs what it explores,
-    /// whatever the span).
-    pub(crate) fn is_lazy(&self) -> bool {
-        matches!(self, CaptureEngine::Large(_))
+        &self.0.nfa
     }
 
     /// The number of capture slots the search writes (two per group, group 0 included).
@@ -142,46 +90,19 @@ impl CaptureEngine {
         span: Range<usize>,
         slots: &mut [Option<NonMaxUsize>],
     ) -> bool {
-        match self {
-            CaptureEngine::Small {
-                backtracker,
-                caches,
-            } => {
-                let input = Input::new(haystack).span(span).anchored(Anchored::Yes);
-                let mut cache = caches.get();
-                matches!(
-                    backtracker.try_search_slots(&mut cache, &input, slots),
-                    Ok(Some(_))
-                )
-            }
-            CaptureEngine::Large(b) => b.captures(haystack, span, slots, false),
-        }
+        self.0.captures(haystack, span, slots, false)
     }
 
     /// The leftmost-first match in `haystack[span]`, unanchored: as [`captures`](Self::captures)
     /// at each start from `span.start` on, up to the first that matches, sharing one memo (a
-    /// `(state, position)` that failed from one start fails from the next). Only on the lazily
-    /// cleared backtracker ([`is_lazy`](Self::is_lazy)); the small one answers `false`.
+    /// `(state, position)` that failed from one start fails from the next).
     pub(crate) fn captures_leftmost(
         &self,
         haystack: &[u8],
         span: Range<usize>,
         slots: &mut [Option<NonMaxUsize>],
     ) -> bool {
-        match self {
-            CaptureEngine::Small { .. } => false,
-            CaptureEngine::Large(b) => b.captures(haystack, span, slots, true),
-        }
-    }
-}
-
-impl std::fmt::Debug for CaptureEngine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self {
-            CaptureEngine::Small { .. } => "bounded backtracker",
-            CaptureEngine::Large(_) => "lazily cleared backtracker",
-        };
-        write!(f, "{kind} ({} NFA states)", self.nfa().states().len())
+        self.0.captures(haystack, span, slots, true)
     }
 }
 

@@ -170,10 +170,9 @@ pub struct Grok {
     slots: usize,
     prefilter: Option<Prefilter>,
     use_prefilter: bool,
-    /// For patterns on the lazily cleared backtracker: the capture engine runs on the whole
-    /// input at once (anchored patterns from the start only, others from each start in turn),
-    /// without the DFA passes that would first find the span (see [`Direct`]). `None`: DFA
-    /// first.
+    /// The capture engine runs on the whole input at once (anchored patterns from the start
+    /// only, others from each start in turn), without the DFA passes that would first find the
+    /// span (see [`Direct`]). `None`: DFA first.
     direct: Option<Arc<Direct>>,
 }
 
@@ -301,13 +300,11 @@ impl Grok {
             .configure(thompson::Config::new().nfa_size_limit(Some(NFA_SIZE_LIMIT)))
             .build_from_hir(&hir)
             .map_err(|e| invalid(e.to_string()))?;
-        let engine = CaptureEngine::new(nfa).map_err(invalid)?;
-        let direct = engine.is_lazy().then(|| {
-            Arc::new(Direct {
-                anchored,
-                ..Direct::default()
-            })
-        });
+        let engine = CaptureEngine::new(nfa);
+        let direct = Some(Arc::new(Direct {
+            anchored,
+            ..Direct::default()
+        }));
 
         let mut fields: Vec<Field> = expanded
             .fields
@@ -445,13 +442,6 @@ impl Grok {
             input,
             slots,
         })
-    }
-
-    /// The same pattern on the lazily cleared backtracker, whatever the size of its NFA.
-    #[cfg(test)]
-    fn with_lazy_memo(mut self) -> Grok {
-        self.engine = self.engine.lazy();
-        self
     }
 
     /// Every capture slot as the `meta` regex alone computes it (its own bounded backtracker or
