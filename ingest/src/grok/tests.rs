@@ -809,6 +809,8 @@ fn patterns_capture_without_the_dfa_pass_exactly_as_with_it() {
         "%{IPORHOST:a} %{DATA:b} (%{INT:c}|%{WORD:d})?%{GREEDYDATA:e}",
         "Failed %{WORD:m} for (invalid user )?%{USERNAME:u} from %{IPORHOST:ip} port %{NUMBER:p}",
         "%{SYSLOGTIMESTAMP:ts} %{IPORHOST:h}$",
+        // Anchored in one branch only: not anchored (every start is tried).
+        "^%{IPORHOST:x} z|%{INT:n} tail",
     ];
     let mut lines: Vec<String> = vec![
         "Feb 12 14:10:21 sd-126005 sshd[16378]: Failed password for invalid user pascal from 35.188.49.176 port 53502 ssh2".into(),
@@ -818,6 +820,7 @@ fn patterns_capture_without_the_dfa_pass_exactly_as_with_it() {
         "xx [garbage] 10.0.0.1 - [12/Feb/2024:14:10:21 +0100] tail".into(),
         "message repeated: Failed password for root from ::1 port 22 ssh2".into(),
         "prefix Feb  2 04:05:06 a Feb  2 04:05:07 host-b".into(),
+        "q 42 tail".into(),
     ];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     lines.extend((0..200).map(|_| random_line(&mut rng)));
