@@ -38,7 +38,7 @@
 //! ([`firstbytes`](super::firstbytes)), which would fail anyway: the wide alternations of grok
 //! (`IPORHOST` tries IPv6 first) then cost a table lookup per branch instead of a walk.
 
-use super::classloop::{self, ClassLoop, LEAD, NO_LOOP, ONE};
+use super::classloop::{self, ClassLoop, LEAD, ONE};
 use super::firstbytes::FirstBytes;
 use regex_automata::nfa::thompson::{State, NFA};
 use regex_automata::util::primitives::{NonMaxUsize, StateID};
@@ -118,18 +118,27 @@ impl CaptureEngine {
 #[derive(Clone, Debug)]
 pub(crate) struct Backtracker {
     nfa: NFA,
-    /// The memo row of each state, `NO_ROW` for states that are not joins.
-    rows: Arc<[u32]>,
-    /// The number of rows.
+    /// Each state of the NFA with what the search needs about it, in one place (one lookup
+    /// per step).
+    ops: Arc<[Op]>,
+    /// The number of memo rows.
     joins: usize,
-    /// For each state, the index of the class loop at it in `loops`, or `NO_LOOP`.
-    loop_at: Arc<[u32]>,
     loops: Arc<[ClassLoop]>,
     first: Arc<FirstBytes>,
 }
 
 /// The memo row of a state that is not memoized.
 const NO_ROW: u32 = u32::MAX;
+
+/// A state of the NFA as the search reads it.
+#[derive(Clone, Debug)]
+struct Op {
+    state: State,
+    /// Its memo row, `NO_ROW` for states that are not joins.
+    row: u32,
+    /// The index of the class loop at it in `loops`, or [`classloop::NO_LOOP`].
+    lp: u32,
+}
 
 impl Backtracker {
     fn new(nfa: NFA) -> Self {
@@ -154,25 +163,29 @@ impl Backtracker {
             }
         }
         let mut joins = 0u32;
-        let rows = incoming
+        let (loop_at, loops) = classloop::find(&nfa);
+        let ops = nfa
+            .states()
             .iter()
-            .map(|&n| {
-                if n > 1 {
+            .zip(incoming)
+            .zip(loop_at)
+            .map(|((state, n), lp)| Op {
+                state: state.clone(),
+                row: if n > 1 {
                     joins += 1;
                     joins - 1
                 } else {
                     NO_ROW
-                }
+                },
+                lp,
             })
-            .collect::<Arc<[u32]>>();
-        let (loop_at, loops) = classloop::find(&nfa);
+            .collect::<Arc<[Op]>>();
         let first = Arc::new(FirstBytes::new(&nfa));
         Backtracker {
             first,
             nfa,
-            rows,
+            ops,
             joins: joins as usize,
-            loop_at: loop_at.into(),
             loops: loops.into(),
         }
     }
@@ -204,16 +217,22 @@ const BLOCK_BITS: usize = 512;
 
 /// Scratch space, one per thread, shared by every pattern: the search stack and the memo.
 ///
-/// A block of `visited` is valid only if its entry in `generations` is the current search's;
-/// otherwise it counts as zeros and is cleared on first use. So a search clears nothing up
-/// front: it takes a new generation.
+/// A block of the memo is valid only if its generation is the current search's; otherwise it
+/// counts as zeros and is cleared on first use. So a search clears nothing up front: it takes
+/// a new generation.
 #[derive(Default)]
 struct Scratch {
     stack: Vec<Frame>,
-    visited: Vec<[u64; BLOCK_BITS / 64]>,
-    generations: Vec<u64>,
+    visited: Vec<Block>,
     /// The generation of the current search (never 0, the generation of fresh blocks).
     generation: u64,
+}
+
+/// A block of the memo and the generation (search) that last wrote it.
+#[derive(Clone, Copy, Default)]
+struct Block {
+    generation: u64,
+    words: [u64; BLOCK_BITS / 64],
 }
 
 thread_local! {
@@ -236,8 +255,7 @@ impl Backtracker {
             let scratch = &mut *scratch;
             let blocks = ((span.len() + 1) * self.joins).div_ceil(BLOCK_BITS);
             if scratch.visited.len() < blocks {
-                scratch.visited.resize(blocks, [0; BLOCK_BITS / 64]);
-                scratch.generations.resize(blocks, 0);
+                scratch.visited.resize(blocks, Block::default());
             }
             scratch.generation += 1;
             scratch.stack.clear();
@@ -249,8 +267,7 @@ impl Backtracker {
             let mut search = Search {
                 nfa: &self.nfa,
                 states: self.nfa.states(),
-                rows: &self.rows,
-                loop_at: &self.loop_at,
+                ops: &self.ops,
                 loops: &self.loops,
                 first: &self.first,
                 haystack,
@@ -287,8 +304,7 @@ struct Search<'a> {
     nfa: &'a NFA,
     /// `nfa.states()`, read once.
     states: &'a [State],
-    rows: &'a [u32],
-    loop_at: &'a [u32],
+    ops: &'a [Op],
     loops: &'a [ClassLoop],
     first: &'a FirstBytes,
     haystack: &'a [u8],
@@ -303,7 +319,13 @@ impl Search<'_> {
     /// not memoized (always true).
     #[inline(always)]
     fn first_visit(&mut self, sid: StateID, at: usize) -> bool {
-        let row = self.rows.get(sid.as_usize()).copied().unwrap_or(NO_ROW);
+        let row = self.ops.get(sid.as_usize()).map_or(NO_ROW, |op| op.row);
+        self.first_visit_row(row, at)
+    }
+
+    /// [`first_visit`](Self::first_visit) of the state whose memo row is `row`.
+    #[inline(always)]
+    fn first_visit_row(&mut self, row: u32, at: usize) -> bool {
         if row == NO_ROW {
             return true;
         }
@@ -332,25 +354,19 @@ impl Search<'_> {
     #[inline(always)]
     fn block(&mut self, block: usize) -> Option<&mut [u64; BLOCK_BITS / 64]> {
         let generation = self.scratch.generation;
-        let scratch = &mut *self.scratch;
-        let (Some(valid), Some(words)) = (
-            scratch.generations.get_mut(block),
-            scratch.visited.get_mut(block),
-        ) else {
-            return None;
-        };
-        if *valid != generation {
-            *valid = generation;
-            *words = [0; BLOCK_BITS / 64];
+        let block = self.scratch.visited.get_mut(block)?;
+        if block.generation != generation {
+            block.generation = generation;
+            block.words = [0; BLOCK_BITS / 64];
         }
-        Some(words)
+        Some(&mut block.words)
     }
 
     /// Marks `(sid, from..=to)` explored, in order, up to the first position that already was;
     /// the last position marked (`from - 1` if none). As [`first_visit`](Self::first_visit) on
     /// each position, a word at a time.
     fn mark_run(&mut self, sid: StateID, from: usize, to: usize) -> usize {
-        let row = self.rows.get(sid.as_usize()).copied().unwrap_or(NO_ROW);
+        let row = self.ops.get(sid.as_usize()).map_or(NO_ROW, |op| op.row);
         if row == NO_ROW {
             return to;
         }
@@ -451,13 +467,14 @@ impl Search<'_> {
 
     fn run(&mut self, slots: &mut [Option<NonMaxUsize>]) -> bool {
         while let Some(frame) = self.scratch.stack.pop() {
-            match frame {
-                Frame::Explore { sid, at } => {
-                    if self.explore(sid, at, slots) {
-                        return true;
-                    }
+            // Every frame that is not a capture restore ends in one exploration, made at a
+            // single call site so that `explore` is inlined here (no call per frame).
+            let (sid, at) = match frame {
+                Frame::Explore { sid, at } => (sid, at),
+                Frame::Restore { slot, offset } => {
+                    slots[slot] = offset;
+                    continue;
                 }
-                Frame::Restore { slot, offset } => slots[slot] = offset,
                 Frame::Back { exit, utf8, lo, hi } => {
                     if hi > lo {
                         let mut prev = hi - 1;
@@ -474,25 +491,30 @@ impl Search<'_> {
                             hi: prev,
                         });
                     }
-                    if self.viable(exit, hi) && self.explore(exit, hi, slots) {
-                        return true;
+                    if !self.viable(exit, hi) {
+                        continue;
                     }
+                    (exit, hi)
                 }
                 Frame::Forward { lp, union, at } => {
-                    if let Some(at) = self.lazy_step(lp, union, at) {
-                        if let Some(l) = self.loops.get(lp as usize) {
-                            if self.explore(l.exit, at, slots) {
-                                return true;
-                            }
-                        }
-                    }
+                    let Some(at) = self.lazy_step(lp, union, at) else {
+                        continue;
+                    };
+                    let Some(l) = self.loops.get(lp as usize) else {
+                        continue;
+                    };
+                    (l.exit, at)
                 }
+            };
+            if self.explore(sid, at, slots) {
+                return true;
             }
         }
         false
     }
 
     /// Follows the preferred path from `(sid, at)`, pushing the alternatives; true on a match.
+    #[inline(always)]
     fn explore(
         &mut self,
         mut sid: StateID,
@@ -500,14 +522,15 @@ impl Search<'_> {
         slots: &mut [Option<NonMaxUsize>],
     ) -> bool {
         let nfa = self.nfa;
+        let ops = self.ops;
         loop {
-            if !self.first_visit(sid, at) {
-                return false;
-            }
-            let Some(state) = self.states.get(sid.as_usize()) else {
+            let Some(op) = ops.get(sid.as_usize()) else {
                 return false;
             };
-            match state {
+            if !self.first_visit_row(op.row, at) {
+                return false;
+            }
+            match &op.state {
                 State::ByteRange { trans } => {
                     if at >= self.end || !trans.matches(self.haystack, at) {
                         return false;
@@ -556,7 +579,7 @@ impl Search<'_> {
                     sid = *first;
                 }
                 State::BinaryUnion { alt1, alt2 } => {
-                    let lp = self.loop_at.get(sid.as_usize()).copied().unwrap_or(NO_LOOP);
+                    let lp = op.lp;
                     if let Some(l) = self.loops.get(lp as usize) {
                         if l.greedy {
                             self.run_loop(lp, sid, at);
