@@ -34,6 +34,10 @@
 //! That explores the same `(state, position)` pairs in the same order as stepping through the
 //! loop's states would (less those that fail without reading), so the captures are the same.
 //!
+//! A greedy bounded repetition of a one-byte class (`[0-9A-Fa-f]{1,4}`, `[0-9A-Za-z-]{0,62}`)
+//! is taken the same way: up to its bound in one step, then one frame that leaves for what
+//! follows at each end, the longest first.
+//!
 //! It also skips the alternatives that cannot go on with the next byte
 //! ([`firstbytes`](super::firstbytes)), which would fail anyway: the wide alternations of grok
 //! (`IPORHOST` tries IPv6 first) then cost a table lookup per branch instead of a walk.
@@ -142,17 +146,33 @@ struct Op {
 
 impl Backtracker {
     fn new(nfa: NFA) -> Self {
+        // The number of states each state is reached from (a class state with several ranges
+        // to one next state is one way in: its ranges are disjoint, so it reaches that state
+        // at most once from a given position).
         let mut incoming = vec![0u8; nfa.states().len()];
         let mut add = |sid: StateID| {
             let n = &mut incoming[sid.as_usize()];
             *n = n.saturating_add(1);
         };
+        let distinct = |nexts: &mut Vec<StateID>| {
+            nexts.sort_unstable();
+            nexts.dedup();
+            std::mem::take(nexts)
+        };
+        let mut nexts = Vec::new();
         add(nfa.start_anchored());
         for state in nfa.states() {
             match state {
                 State::ByteRange { trans } => add(trans.next),
-                State::Sparse(sparse) => sparse.transitions.iter().for_each(|t| add(t.next)),
-                State::Dense(dense) => dense.transitions.iter().for_each(|&next| add(next)),
+                State::Sparse(sparse) => {
+                    nexts.extend(sparse.transitions.iter().map(|t| t.next));
+                    distinct(&mut nexts).into_iter().for_each(&mut add);
+                }
+                State::Dense(dense) => {
+                    // A transition to state 0 is no transition.
+                    nexts.extend(dense.transitions.iter().filter(|n| **n != StateID::ZERO));
+                    distinct(&mut nexts).into_iter().for_each(&mut add);
+                }
                 State::Look { next, .. } | State::Capture { next, .. } => add(*next),
                 State::Union { alternates } => alternates.iter().for_each(|&sid| add(sid)),
                 State::BinaryUnion { alt1, alt2 } => {
@@ -163,7 +183,9 @@ impl Backtracker {
             }
         }
         let mut joins = 0u32;
-        let (loop_at, loops) = classloop::find(&nfa);
+        let (loop_at, loops) = classloop::find(&nfa, &|sid: StateID| {
+            incoming.get(sid.as_usize()) == Some(&1)
+        });
         let ops = nfa
             .states()
             .iter()
@@ -465,6 +487,23 @@ impl Search<'_> {
         });
     }
 
+    /// At the first union of the bounded chain `chain`, at `from`: consumes up to `max` bytes
+    /// of its class and pushes the frame that leaves it for its exit at each end, the last
+    /// first. Its unions have no memo rows, so nothing is marked.
+    fn run_chain(&mut self, chain: &ClassLoop, from: usize) {
+        let limit = self.end.min(from.saturating_add(chain.max));
+        let run = self.haystack[from.min(limit)..limit]
+            .iter()
+            .take_while(|&&b| chain.first[usize::from(b)] == ONE)
+            .count();
+        self.scratch.stack.push(Frame::Back {
+            exit: chain.exit,
+            utf8: false,
+            lo: from,
+            hi: from + run,
+        });
+    }
+
     fn run(&mut self, slots: &mut [Option<NonMaxUsize>]) -> bool {
         while let Some(frame) = self.scratch.stack.pop() {
             // Every frame that is not a capture restore ends in one exploration, made at a
@@ -581,6 +620,10 @@ impl Search<'_> {
                 State::BinaryUnion { alt1, alt2 } => {
                     let lp = op.lp;
                     if let Some(l) = self.loops.get(lp as usize) {
+                        if l.bounded() {
+                            self.run_chain(l, at);
+                            return false;
+                        }
                         if l.greedy {
                             self.run_loop(lp, sid, at);
                             return false;

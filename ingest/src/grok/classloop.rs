@@ -16,6 +16,13 @@
 //!
 //! Loops of any other shape (alternations, bodies with captures or looks) are left to the
 //! generic search.
+//!
+//! A greedy bounded repetition of a one-byte class (`[0-9A-Za-z-]{0,62}` of `HOSTNAME`, the
+//! `{1,4}` hex digits of `IPV6`) compiles to a chain instead: `U₁ → S₁ → U₂ → S₂ → … → exit`,
+//! each `Uₖ` a binary union preferring its class state `Sₖ` over the shared exit, each `Sₖ` the
+//! same class. That is a [`ClassLoop`] too, with a bound ([`ClassLoop::max`]): the backtracker
+//! consumes up to `max` bytes of the class and leaves for the exit at each end, longest first,
+//! which is the order the chain's unions would try them in.
 
 use regex_automata::nfa::thompson::{State, NFA};
 use regex_automata::util::primitives::StateID;
@@ -43,6 +50,16 @@ pub(crate) struct ClassLoop {
     pub first: Box<[u8; 256]>,
     /// Whether an iteration is one UTF-8 character (else one byte).
     pub utf8: bool,
+    /// The most iterations: `usize::MAX` for a loop, the chain's length for a bounded
+    /// repetition (one byte each, greedy; its unions are not memoized).
+    pub max: usize,
+}
+
+impl ClassLoop {
+    /// Whether this is a bounded chain rather than a loop.
+    pub(crate) fn bounded(&self) -> bool {
+        self.max != usize::MAX
+    }
 }
 
 /// The byte transitions of a state that consumes a byte, `None` for other states.
@@ -139,12 +156,71 @@ fn shaped(
         greedy,
         first,
         utf8,
+        max: usize::MAX,
     })
 }
 
-/// Every class loop of `nfa`: for each state, the index of its loop in the returned list, or
-/// [`NO_LOOP`].
-pub(crate) fn find(nfa: &NFA) -> (Box<[u32]>, Box<[ClassLoop]>) {
+/// The one-byte class of a state whose every transition goes to the same next state: the
+/// byte ranges and that state.
+fn one_byte_class(state: &State) -> Option<(Vec<(u8, u8)>, StateID)> {
+    let trans = transitions(state)?;
+    let next = trans.first()?.2;
+    trans
+        .iter()
+        .all(|t| t.2 == next)
+        .then(|| (trans.iter().map(|t| (t.0, t.1)).collect(), next))
+}
+
+/// The bounded chain at `union`, if it starts one: `union` prefers a one-byte class state over
+/// an exit, the class leads to the exit or to another such union with the same class and exit
+/// (and no other way in), and so on. `single_entry` tells the states with one way in.
+fn bounded_chain(
+    states: &[State],
+    union: StateID,
+    single_entry: &dyn Fn(StateID) -> bool,
+) -> Option<ClassLoop> {
+    let State::BinaryUnion { alt1, alt2 } = states.get(union.as_usize())? else {
+        return None;
+    };
+    let (exit, (class, mut next)) = (*alt2, one_byte_class(states.get(alt1.as_usize())?)?);
+    if exit == union || next == union {
+        return None;
+    }
+    let mut max = 1;
+    while next != exit {
+        let Some(State::BinaryUnion { alt1, alt2 }) = states.get(next.as_usize()) else {
+            return None;
+        };
+        if *alt2 != exit || !single_entry(next) || !single_entry(*alt1) {
+            return None;
+        }
+        let (more, after) = one_byte_class(states.get(alt1.as_usize())?)?;
+        if more != class {
+            return None;
+        }
+        max += 1;
+        next = after;
+    }
+    let mut first = Box::new([STOP; 256]);
+    for (lo, hi) in class {
+        first[usize::from(lo)..=usize::from(hi)].fill(ONE);
+    }
+    Some(ClassLoop {
+        body: *alt1,
+        exit,
+        greedy: true,
+        first,
+        utf8: false,
+        max,
+    })
+}
+
+/// Every class loop and bounded chain of `nfa`: for each state, the index of its loop in the
+/// returned list, or [`NO_LOOP`]. `single_entry` tells the states with one way in.
+pub(crate) fn find(
+    nfa: &NFA,
+    single_entry: &dyn Fn(StateID) -> bool,
+) -> (Box<[u32]>, Box<[ClassLoop]>) {
     let states = nfa.states();
     let mut loops = Vec::new();
     let index = (0..states.len())
@@ -152,7 +228,7 @@ pub(crate) fn find(nfa: &NFA) -> (Box<[u32]>, Box<[ClassLoop]>) {
             let Ok(sid) = StateID::new(i) else {
                 return NO_LOOP;
             };
-            match class_loop(states, sid) {
+            match class_loop(states, sid).or_else(|| bounded_chain(states, sid, single_entry)) {
                 Some(found) => {
                     loops.push(found);
                     (loops.len() - 1) as u32
@@ -210,7 +286,7 @@ mod tests {
 
     fn greedy_loops_of(pattern: &str) -> Vec<(bool, (bool, usize, usize))> {
         let nfa = thompson::NFA::new(pattern).unwrap();
-        let (_, loops) = find(&nfa);
+        let (_, loops) = find(&nfa, &|_| true);
         loops
             .iter()
             .map(|l| {
@@ -221,6 +297,34 @@ mod tests {
             // The unanchored start's `(?s-u:.)*?`, a lazy loop over every byte.
             .filter(|&shape| shape != (false, (false, 256, 0)))
             .collect()
+    }
+
+    /// The bound and class size of each bounded chain of `pattern`.
+    fn chains_of(pattern: &str) -> Vec<(usize, usize)> {
+        let nfa = thompson::NFA::new(pattern).unwrap();
+        let (_, loops) = find(&nfa, &|_| true);
+        let mut chains: Vec<_> = loops
+            .iter()
+            .filter(|l| l.bounded())
+            .map(|l| (l.max, l.first.iter().filter(|&&k| k == ONE).count()))
+            .collect();
+        chains.sort();
+        chains
+    }
+
+    #[test]
+    fn bounded_repetitions_of_a_byte_class_are_chains() {
+        // Each union of the chain starts one, with what is left of the bound.
+        assert_eq!(
+            chains_of("[0-9A-Fa-f]{1,4}:"),
+            vec![(1, 22), (2, 22), (3, 22)]
+        );
+        assert_eq!(chains_of("a{0,2}b"), vec![(1, 1), (2, 1)]);
+        // Not chains: lazy, over an alternation, a multi-byte class, unbounded.
+        assert!(chains_of("a{0,3}?b").is_empty());
+        assert!(chains_of("(?:ab){0,3}c").is_empty());
+        assert!(chains_of("é{0,3}").is_empty());
+        assert!(chains_of("a{2,}").is_empty());
     }
 
     #[test]

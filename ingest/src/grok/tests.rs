@@ -796,6 +796,59 @@ fn grok_class_loops_match_the_reference() {
     }
 }
 
+/// Bounded repetitions of a one-byte class, which the backtracker takes in one step (up to the
+/// bound, then backing off), give the reference's slots: runs longer and shorter than the
+/// bound, runs that must back off for what follows, and bounded runs next to each other.
+#[test]
+fn grok_bounded_chains_match_the_reference() {
+    let mut library = GrokLibrary::builtin();
+    library
+        .load_str(
+            "test",
+            concat!(
+                "HEX4 [0-9A-Fa-f]{1,4}\n",
+                "LABEL [0-9A-Za-z][0-9A-Za-z-]{0,6}\n",
+                "UPTO3 a{0,3}\n",
+            ),
+        )
+        .unwrap();
+    let patterns = [
+        "%{HEX4:h}:",
+        "^%{HEX4:a}%{HEX4:b}$",
+        "(?:%{HEX4:g}:){2}%{HEX4:last}",
+        "%{LABEL:l}(?:\\.%{LABEL:m})*\\b",
+        "^%{UPTO3:a}%{UPTO3:b}a$",
+        "%{UPTO3:a}b",
+        "x%{UPTO3:a}(?:a|b)",
+        "%{IPORHOST:host} %{HEX4:h}",
+    ];
+    let lines = [
+        "",
+        "a",
+        "aaaaab",
+        "aab",
+        "xaaab",
+        "xaaaab",
+        "dead:beef:1",
+        "12345:6",
+        "fe80::1 a",
+        "66.249.71.62 - -",
+        "sub-domain.example-1.org cafe",
+        "a-very-long-label.x",
+    ];
+    for pattern in patterns {
+        let grok = Grok::compile(&library, pattern).unwrap();
+        let on_span = grok.clone().dfa_first();
+        for line in lines {
+            let reference = grok.reference_slots(line);
+            let ours = grok.captures(line).map(|c| c.slots());
+            assert_eq!(ours, reference, "{pattern} on {line:?}");
+            let ours = on_span.captures(line).map(|c| c.slots());
+            assert_eq!(ours, reference, "on the DFA's span: {pattern} on {line:?}");
+        }
+    }
+}
+
 #[test]
 fn patterns_capture_without_the_dfa_pass_exactly_as_with_it() {
     let library = GrokLibrary::builtin();
