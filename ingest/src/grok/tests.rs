@@ -849,6 +849,79 @@ fn grok_bounded_chains_match_the_reference() {
     }
 }
 
+/// Random patterns made of bounded repetitions, class loops (greedy and lazy), alternations and
+/// optional groups, on random short lines over a small alphabet: the capture engine, with and
+/// without the DFA pass, gives exactly the reference's slots.
+#[test]
+fn grok_random_patterns_capture_as_the_reference() {
+    let mut library = GrokLibrary::builtin();
+    library
+        .load_str(
+            "test",
+            concat!(
+                "HEX [0-9a-f]{1,3}\n",
+                "LOW [a-z]{0,2}\n",
+                "DIG \\d{2,4}\n",
+                "ALT (?:ab|a){0,2}\n",
+                "ANY .*\n",
+                "LAZY [a-c]*?\n",
+                "OPT x?\n",
+                "WRD \\b\\w+\\b\n",
+            ),
+        )
+        .unwrap();
+    const ITEMS: &[&str] = &[
+        "%{HEX:f}",
+        "%{LOW:f}",
+        "%{DIG:f}",
+        "%{ALT:f}",
+        "%{ANY:f}",
+        "%{LAZY:f}",
+        "%{OPT:f}",
+        "%{WRD:f}",
+        "(?:%{HEX:f}:)?",
+        "(?:%{DIG:f}|%{HEX:f})",
+        "(%{LOW:f} )?",
+        "a",
+        ":",
+        " ",
+        "1",
+        "$",
+    ];
+    const ALPHABET: &[&str] = &["a", "b", "c", "f", "x", "0", "1", "9", ":", " ", "é"];
+    let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+    let lines: Vec<String> = (0..60)
+        .map(|_| {
+            (0..rng.below(14))
+                .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+                .collect()
+        })
+        .collect();
+    let mut compared = 0;
+    for _ in 0..400 {
+        let mut pattern = String::from(["", "^"][rng.below(2)]);
+        for i in 0..1 + rng.below(5) {
+            // Each field its own name.
+            pattern.push_str(&ITEMS[rng.below(ITEMS.len())].replace(":f}", &format!(":f{i}}}")));
+        }
+        let Ok(grok) = Grok::compile(&library, &pattern) else {
+            continue;
+        };
+        let on_span = grok.clone().dfa_first();
+        for line in &lines {
+            let reference = grok
+                .reference_slots(line)
+                .filter(|_| !grok.fields.is_empty());
+            let ours = grok.captures(line).map(|c| c.slots());
+            assert_eq!(ours, reference, "{pattern} on {line:?}");
+            let ours = on_span.captures(line).map(|c| c.slots());
+            assert_eq!(ours, reference, "on the DFA's span: {pattern} on {line:?}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 10_000, "only {compared} comparisons");
+}
+
 #[test]
 fn patterns_capture_without_the_dfa_pass_exactly_as_with_it() {
     let library = GrokLibrary::builtin();
