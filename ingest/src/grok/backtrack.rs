@@ -504,8 +504,22 @@ impl Search<'_> {
         });
     }
 
+    /// The iteration end before `hi` (`hi > lo`) of a loop entered at `lo`: one byte back, or
+    /// back to the first byte of the character for a loop over UTF-8 characters.
+    #[inline(always)]
+    fn previous_end(&self, hi: usize, lo: usize, utf8: bool) -> usize {
+        let mut prev = hi - 1;
+        if utf8 {
+            // Back over the continuation bytes to the character's first byte.
+            while prev > lo && self.haystack[prev] & 0xC0 == 0x80 {
+                prev -= 1;
+            }
+        }
+        prev
+    }
+
     fn run(&mut self, slots: &mut [Option<NonMaxUsize>]) -> bool {
-        while let Some(frame) = self.scratch.stack.pop() {
+        'frames: while let Some(frame) = self.scratch.stack.pop() {
             // Every frame that is not a capture restore ends in one exploration, made at a
             // single call site so that `explore` is inlined here (no call per frame).
             let (sid, at) = match frame {
@@ -514,24 +528,28 @@ impl Search<'_> {
                     slots[slot] = offset;
                     continue;
                 }
-                Frame::Back { exit, utf8, lo, hi } => {
-                    if hi > lo {
-                        let mut prev = hi - 1;
-                        if utf8 {
-                            // Back over the continuation bytes to the character's first byte.
-                            while prev > lo && self.haystack[prev] & 0xC0 == 0x80 {
-                                prev -= 1;
-                            }
+                Frame::Back {
+                    exit,
+                    utf8,
+                    lo,
+                    mut hi,
+                } => {
+                    // The ends where leaving cannot read on would each fail at once: pass over
+                    // them here rather than with a frame each.
+                    while !self.viable(exit, hi) {
+                        if hi <= lo {
+                            continue 'frames;
                         }
+                        hi = self.previous_end(hi, lo, utf8);
+                    }
+                    if hi > lo {
+                        let prev = self.previous_end(hi, lo, utf8);
                         self.scratch.stack.push(Frame::Back {
                             exit,
                             utf8,
                             lo,
                             hi: prev,
                         });
-                    }
-                    if !self.viable(exit, hi) {
-                        continue;
                     }
                     (exit, hi)
                 }
