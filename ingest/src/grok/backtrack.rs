@@ -142,6 +142,11 @@ struct Op {
     row: u32,
     /// The index of the class loop at it in `loops`, or [`classloop::NO_LOOP`].
     lp: u32,
+    /// For a state that reads one byte of a class into the first union of a bounded chain
+    /// (`[0-9A-Fa-f]{1,4}` starts so), that chain's index in `loops`, else `NO_LOOP`: the state
+    /// can then only go on if the chain can be left somewhere, which
+    /// [`viable_alternative`](Search::viable_alternative) checks before a frame is pushed.
+    chain_next: u32,
 }
 
 impl Backtracker {
@@ -186,7 +191,7 @@ impl Backtracker {
         let (loop_at, loops) = classloop::find(&nfa, &|sid: StateID| {
             incoming.get(sid.as_usize()) == Some(&1)
         });
-        let ops = nfa
+        let mut ops = nfa
             .states()
             .iter()
             .zip(incoming)
@@ -200,8 +205,19 @@ impl Backtracker {
                     NO_ROW
                 },
                 lp,
+                chain_next: classloop::NO_LOOP,
             })
-            .collect::<Arc<[Op]>>();
+            .collect::<Vec<Op>>();
+        for i in 0..ops.len() {
+            let next_chain = classloop::one_byte_class(&ops[i].state)
+                .and_then(|(_, next)| ops.get(next.as_usize()))
+                .map(|next| next.lp)
+                .filter(|&lp| loops.get(lp as usize).is_some_and(ClassLoop::bounded));
+            if let Some(lp) = next_chain {
+                ops[i].chain_next = lp;
+            }
+        }
+        let ops: Arc<[Op]> = ops.into();
         let first = Arc::new(FirstBytes::new(&nfa));
         Backtracker {
             first,
@@ -504,6 +520,45 @@ impl Search<'_> {
         });
     }
 
+    /// The last iteration end from `hi` down to `lo` where leaving for `exit` can read on, if
+    /// any. The others would each fail at once: passing over them here saves a frame each.
+    #[inline(always)]
+    fn viable_end(&self, exit: StateID, utf8: bool, lo: usize, mut hi: usize) -> Option<usize> {
+        while !self.viable(exit, hi) {
+            if hi <= lo {
+                return None;
+            }
+            hi = self.previous_end(hi, lo, utf8);
+        }
+        Some(hi)
+    }
+
+    /// [`viable`](Self::viable) for an alternative about to be pushed, looking further when it
+    /// starts with one byte of a class and a bounded chain of it (the hex groups that start
+    /// seven of the eight `IPV6` alternatives): whether the chain can then be left at one of its
+    /// ends. An IPv4 address then rejects those alternatives here, without exploring them.
+    #[inline(always)]
+    fn viable_alternative(&self, sid: StateID, at: usize) -> bool {
+        if !self.viable(sid, at) {
+            return false;
+        }
+        let Some(chain) = self
+            .ops
+            .get(sid.as_usize())
+            .and_then(|op| self.loops.get(op.chain_next as usize))
+        else {
+            return true;
+        };
+        let from = at + 1;
+        let limit = self.end.min(from.saturating_add(chain.max));
+        let run = self.haystack[from.min(limit)..limit]
+            .iter()
+            .take_while(|&&b| chain.first[usize::from(b)] == ONE)
+            .count();
+        self.viable_end(chain.exit, false, from, from + run)
+            .is_some()
+    }
+
     /// The iteration end before `hi` (`hi > lo`) of a loop entered at `lo`: one byte back, or
     /// back to the first byte of the character for a loop over UTF-8 characters.
     #[inline(always)]
@@ -519,7 +574,7 @@ impl Search<'_> {
     }
 
     fn run(&mut self, slots: &mut [Option<NonMaxUsize>]) -> bool {
-        'frames: while let Some(frame) = self.scratch.stack.pop() {
+        while let Some(frame) = self.scratch.stack.pop() {
             // Every frame that is not a capture restore ends in one exploration, made at a
             // single call site so that `explore` is inlined here (no call per frame).
             let (sid, at) = match frame {
@@ -528,20 +583,10 @@ impl Search<'_> {
                     slots[slot] = offset;
                     continue;
                 }
-                Frame::Back {
-                    exit,
-                    utf8,
-                    lo,
-                    mut hi,
-                } => {
-                    // The ends where leaving cannot read on would each fail at once: pass over
-                    // them here rather than with a frame each.
-                    while !self.viable(exit, hi) {
-                        if hi <= lo {
-                            continue 'frames;
-                        }
-                        hi = self.previous_end(hi, lo, utf8);
-                    }
+                Frame::Back { exit, utf8, lo, hi } => {
+                    let Some(hi) = self.viable_end(exit, utf8, lo, hi) else {
+                        continue;
+                    };
                     if hi > lo {
                         let prev = self.previous_end(hi, lo, utf8);
                         self.scratch.stack.push(Frame::Back {
@@ -626,11 +671,11 @@ impl Search<'_> {
                         return false;
                     };
                     for &alt in rest.iter().rev() {
-                        if self.viable(alt, at) {
+                        if self.viable_alternative(alt, at) {
                             self.scratch.stack.push(Frame::Explore { sid: alt, at });
                         }
                     }
-                    if !self.viable(*first, at) {
+                    if !self.viable_alternative(*first, at) {
                         return false;
                     }
                     sid = *first;

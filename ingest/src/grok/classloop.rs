@@ -162,7 +162,7 @@ fn shaped(
 
 /// The one-byte class of a state whose every transition goes to the same next state: the
 /// byte ranges and that state.
-fn one_byte_class(state: &State) -> Option<(Vec<(u8, u8)>, StateID)> {
+pub(crate) fn one_byte_class(state: &State) -> Option<(Vec<(u8, u8)>, StateID)> {
     let trans = transitions(state)?;
     let next = trans.first()?.2;
     trans
