@@ -882,6 +882,8 @@ fn grok_random_patterns_capture_as_the_reference() {
         "(?:%{HEX:f}:)?",
         "(?:%{DIG:f}|%{HEX:f})",
         "(%{LOW:f} )?",
+        "(?:%{HEX:f}:|%{DIG:f} |a)",
+        "(?:%{HEX:f}:|x)",
         "a",
         ":",
         " ",
