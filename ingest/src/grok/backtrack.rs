@@ -507,11 +507,7 @@ impl Search<'_> {
     /// of its class and pushes the frame that leaves it for its exit at each end, the last
     /// first. Its unions have no memo rows, so nothing is marked.
     fn run_chain(&mut self, chain: &ClassLoop, from: usize) {
-        let limit = self.end.min(from.saturating_add(chain.max));
-        let run = self.haystack[from.min(limit)..limit]
-            .iter()
-            .take_while(|&&b| chain.first[usize::from(b)] == ONE)
-            .count();
+        let run = self.chain_run(chain, from);
         self.scratch.stack.push(Frame::Back {
             exit: chain.exit,
             utf8: false,
@@ -550,13 +546,19 @@ impl Search<'_> {
             return true;
         };
         let from = at + 1;
-        let limit = self.end.min(from.saturating_add(chain.max));
-        let run = self.haystack[from.min(limit)..limit]
-            .iter()
-            .take_while(|&&b| chain.first[usize::from(b)] == ONE)
-            .count();
+        let run = self.chain_run(chain, from);
         self.viable_end(chain.exit, false, from, from + run)
             .is_some()
+    }
+
+    /// How many bytes of the bounded chain's class follow `from`, up to its bound.
+    #[inline(always)]
+    fn chain_run(&self, chain: &ClassLoop, from: usize) -> usize {
+        let limit = self.end.min(from.saturating_add(chain.max));
+        self.haystack[from.min(limit)..limit]
+            .iter()
+            .take_while(|&&b| chain.first[usize::from(b)] == ONE)
+            .count()
     }
 
     /// The iteration end before `hi` (`hi > lo`) of a loop entered at `lo`: one byte back, or
