@@ -702,7 +702,10 @@ impl Compiler<'_> {
             if let Some(ConstVal::Str(cidr)) = lowered.get(1).and_then(const_of) {
                 let cidr = helpers::ip::parse_cidr(cidr);
                 let subject = lowered.swap_remove(0);
-                return Ok((n(NodeKind::IpInRangeConst(boxed(subject), cidr)), Ty::Bool));
+                return Ok((
+                    n(NodeKind::IpInRangeConst(boxed(subject), Box::new([cidr]))),
+                    Ty::Bool,
+                ));
             }
         }
         Ok((n(NodeKind::Call(spec, lowered)), spec.ret))
@@ -802,7 +805,7 @@ impl Compiler<'_> {
             nodes.push(node);
         }
         let kind = if op == BinOp::Or {
-            NodeKind::Or(nodes)
+            NodeKind::Or(fuse_ip_ranges(nodes))
         } else {
             NodeKind::And(nodes)
         };
@@ -983,4 +986,36 @@ impl Compiler<'_> {
         };
         Ok((n(NodeKind::Binary(op, boxed(l), boxed(r))), ty))
     }
+}
+
+/// `IpInRange(x, 'a') || IpInRange(x, 'b') || ...` over one event field `x`, next to each other
+/// in an `||` chain, become one node that reads and parses `x` once (the hub's geoip filter
+/// tests 4 ranges this way). The same result and the same error, at the first of them.
+fn fuse_ip_ranges(nodes: Vec<Node>) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        if let (
+            Some(Node {
+                kind: NodeKind::IpInRangeConst(prev_subject, prev_ranges),
+                ..
+            }),
+            NodeKind::IpInRangeConst(subject, ranges),
+        ) = (out.last_mut(), &node.kind)
+        {
+            if same_field(prev_subject, subject) {
+                *prev_ranges = prev_ranges.iter().chain(ranges.iter()).copied().collect();
+                continue;
+            }
+        }
+        out.push(node);
+    }
+    out
+}
+
+/// Whether two nodes read the same event map field (`evt.Meta.source_ip` twice).
+fn same_field(a: &Node, b: &Node) -> bool {
+    matches!(
+        (&a.kind, &b.kind),
+        (NodeKind::EvtMapKey(fa, ka), NodeKind::EvtMapKey(fb, kb)) if fa == fb && ka == kb
+    )
 }

@@ -815,15 +815,17 @@ impl<'a, E: Env + ?Sized> Eval<'a, E> {
                 let s = self.eval_str(subject, "argument")?;
                 Ok(Value::Bool(res.iter().any(|re| re.is_match(&s))))
             }
-            NodeKind::IpInRangeConst(subject, cidr) => {
+            NodeKind::IpInRangeConst(subject, ranges) => {
                 // As the `IpInRange` helper: the subject must be a string, then any invalid
                 // input is false.
                 let args = [self.eval(subject)?];
                 let ip = helpers::arg_str(&args, 0).map_err(|m| Ex::Err(EvalError::new(m, pos)))?;
-                Ok(Value::Bool(match (helpers::ip::parse_ip(ip), cidr) {
-                    (Some(ip), Some((net, len))) => helpers::ip::contains(*net, *len, ip),
-                    _ => false,
-                }))
+                Ok(Value::Bool(helpers::ip::parse_ip(ip).is_some_and(|ip| {
+                    ranges
+                        .iter()
+                        .flatten()
+                        .any(|(net, len)| helpers::ip::contains(*net, *len, ip))
+                })))
             }
             NodeKind::UnmarshalTarget(path) => {
                 let e = self.evt(pos)?;

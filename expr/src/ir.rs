@@ -1,7 +1,8 @@
 //! The compiled form the evaluator walks: the syntax tree with names resolved (event fields to
 //! [`EvtPath`]s, `let` and closure variables to stack slots, functions to table entries),
 //! constants folded, literal regexes compiled, `x in ['a', 'b']` turned into a string-set test,
-//! `File('name')` bound to the loaded lines, constant CIDRs of `IpInRange` parsed.
+//! `File('name')` bound to the loaded lines, constant CIDRs of `IpInRange` parsed (and the
+//! ranges of one field's `IpInRange(x, 'a') || IpInRange(x, 'b')` tested in one node).
 
 use crate::event::{EvtMethod, EvtPath, MapField};
 use crate::helpers::FuncSpec;
@@ -111,8 +112,10 @@ pub(crate) enum NodeKind {
     FileConst(Arc<Vec<String>>),
     /// `RegexpInFile(x, 'name')` resolved at load time.
     RegexpInFileConst(Box<Node>, Arc<Vec<Regex>>),
-    /// `IpInRange(x, 'cidr')` with the CIDR parsed at load time (`None`: invalid, always false).
-    IpInRangeConst(Box<Node>, Option<(IpAddr, u8)>),
+    /// `IpInRange(x, 'cidr')` with the CIDR parsed at load time (`None`: invalid, always false);
+    /// several ranges when `IpInRange(x, 'a') || IpInRange(x, 'b') || ...` test one field `x`
+    /// (read and parsed once): true if any contains it.
+    IpInRangeConst(Box<Node>, Box<[Option<(IpAddr, u8)>]>),
     /// A static path into `evt.Unmarshaled`, as the target of `UnmarshalJSON`/`ParseKV`.
     UnmarshalTarget(Vec<Box<str>>),
 }

@@ -487,3 +487,58 @@ fn file_registry_is_a_snapshot_per_program() {
     let mut e = sample_event();
     assert_eq!(format!("{:?}", p.eval(&mut e).unwrap()), "3");
 }
+
+/// `IpInRange(x, 'a') || IpInRange(x, 'b') || ...` over one field, which is evaluated as one
+/// node (the field read and parsed once), gives what the same chain gives with the ranges
+/// computed at run time (each call on its own), for addresses in each range, in none, of the
+/// other family, and not addresses at all; and next to other operands of the chain.
+#[test]
+fn a_chain_of_ip_in_range_over_one_field_is_the_helper_each_time() {
+    let chains = [
+        // The hub's geoip-enrich filter, IPv4 then IPv6 ranges.
+        (
+            "not (IpInRange(evt.Meta.source_ip, '127.0.0.0/8') || IpInRange(evt.Meta.source_ip, '192.168.0.0/16') || IpInRange(evt.Meta.source_ip, '172.16.0.0/12') || IpInRange(evt.Meta.source_ip, '10.0.0.0/8'))",
+            "not (IpInRange(evt.Meta.source_ip, a) || IpInRange(evt.Meta.source_ip, b) || IpInRange(evt.Meta.source_ip, c) || IpInRange(evt.Meta.source_ip, d))",
+            ["127.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12", "10.0.0.0/8"],
+        ),
+        (
+            "IpInRange(evt.Meta.source_ip, '::1/128') || IpInRange(evt.Meta.source_ip, 'bad') || IpInRange(evt.Meta.source_ip, 'fc00::/7') || evt.Meta.source_ip == 'x'",
+            "IpInRange(evt.Meta.source_ip, a) || IpInRange(evt.Meta.source_ip, b) || IpInRange(evt.Meta.source_ip, c) || evt.Meta.source_ip == 'x'",
+            ["::1/128", "bad", "fc00::/7", ""],
+        ),
+        // Not next to each other, or over two fields: evaluated one by one either way.
+        (
+            "IpInRange(evt.Meta.source_ip, '10.0.0.0/8') || false || IpInRange(evt.Meta.source_ip, '192.168.0.0/16') || IpInRange(evt.Meta.other, '10.0.0.0/8')",
+            "IpInRange(evt.Meta.source_ip, a) || false || IpInRange(evt.Meta.source_ip, b) || IpInRange(evt.Meta.other, c)",
+            ["10.0.0.0/8", "192.168.0.0/16", "10.0.0.0/8", ""],
+        ),
+    ];
+    let addresses = [
+        "10.1.2.3",
+        "192.168.1.1",
+        "172.20.0.1",
+        "127.0.0.1",
+        "8.8.8.8",
+        "::1",
+        "fd00::1",
+        "2001:db8::1",
+        "::ffff:10.0.0.1",
+        "x",
+        "",
+    ];
+    let mut seen_true = 0;
+    for (fused, computed, [a, b, c, d]) in chains {
+        let computed = format!(
+            "let a = '{a}' + ''; let b = '{b}' + ''; let c = '{c}' + ''; let d = '{d}' + ''; {computed}"
+        );
+        for ip in addresses {
+            let mut e = common::sample_event();
+            e.meta.insert("source_ip".into(), ip.into());
+            e.meta.insert("other".into(), "10.9.9.9".into());
+            let want = common::run_on(&computed, &mut e.clone());
+            assert_eq!(common::run_on(fused, &mut e), want, "{fused} on {ip}");
+            seen_true += usize::from(want == "true");
+        }
+    }
+    assert!(seen_true > 5, "the chains are true for some addresses");
+}
