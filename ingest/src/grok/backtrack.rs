@@ -507,7 +507,8 @@ impl Search<'_> {
 
     /// At the first union of the bounded chain `chain`, at `from`: consumes up to `max` bytes
     /// of its class and pushes the frame that leaves it for its exit at each end, the last
-    /// first. Its unions have no memo rows, so nothing is marked.
+    /// first. The first union was marked on entry; the others have one way in each, so no
+    /// memo rows: nothing is marked here.
     fn run_chain(&mut self, chain: &ClassLoop, from: usize) {
         let run = self.chain_run(chain, from);
         self.scratch.stack.push(Frame::Back {
