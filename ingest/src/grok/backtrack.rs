@@ -43,9 +43,15 @@
 //! (`IPORHOST` tries IPv6 first) then cost a table lookup per branch instead of a walk. An
 //! alternative that starts with a bounded class run (seven of `IPV6`'s eight start with
 //! `[0-9A-Fa-f]{1,4}:`) is skipped as well when nothing can follow the run at any of its ends.
+//!
+//! A large optional group (the hub nginx pattern's `(%{IPORHOST:target_fqdn}(:%{INT:port})? )?`)
+//! is entered only if its [`guard`](super::guard), a lazy DFA of the pattern started at the
+//! group, does not die within a few dozen bytes: otherwise the group would match and then fail
+//! on what follows in every way it can match before the search skips it.
 
 use super::classloop::{self, ClassLoop, LEAD, ONE};
 use super::firstbytes::FirstBytes;
+use super::guard::{self, Guard};
 use regex_automata::nfa::thompson::{State, NFA};
 use regex_automata::util::primitives::{NonMaxUsize, StateID};
 use std::cell::RefCell;
@@ -69,6 +75,12 @@ impl CaptureEngine {
     #[cfg(test)]
     pub(crate) fn class_loops(&self) -> usize {
         self.0.loops.len()
+    }
+
+    /// The number of optional groups with a look-ahead guard.
+    #[cfg(test)]
+    pub(crate) fn guards(&self) -> usize {
+        self.0.guards.len()
     }
 
     fn nfa(&self) -> &NFA {
@@ -131,6 +143,7 @@ pub(crate) struct Backtracker {
     joins: usize,
     loops: Arc<[ClassLoop]>,
     first: Arc<FirstBytes>,
+    guards: Arc<[Guard]>,
 }
 
 /// The memo row of a state that is not memoized.
@@ -149,7 +162,13 @@ struct Op {
     /// can then only go on if the chain can be left somewhere, which
     /// [`viable_alternative`](Search::viable_alternative) checks before a frame is pushed.
     chain_next: u32,
+    /// For a binary union that opens a large optional group, the index of the group's
+    /// [`Guard`] in `guards`, else `NO_GUARD`.
+    guard: u32,
 }
+
+/// The guard index of a state without a guard.
+const NO_GUARD: u32 = u32::MAX;
 
 impl Backtracker {
     fn new(nfa: NFA) -> Self {
@@ -208,8 +227,23 @@ impl Backtracker {
                 },
                 lp,
                 chain_next: classloop::NO_LOOP,
+                guard: NO_GUARD,
             })
             .collect::<Vec<Op>>();
+        let mut guards = Vec::new();
+        for (i, op) in ops.iter_mut().enumerate() {
+            let State::BinaryUnion { alt1, alt2 } = op.state else {
+                continue;
+            };
+            let union = StateID::new(i).unwrap_or(StateID::ZERO);
+            if op.lp != classloop::NO_LOOP || !guard::is_large_optional(&nfa, union, alt1, alt2) {
+                continue;
+            }
+            if let Some(g) = Guard::new(&nfa, alt1) {
+                op.guard = guards.len() as u32;
+                guards.push(g);
+            }
+        }
         for i in 0..ops.len() {
             let next_chain = classloop::one_byte_class(&ops[i].state)
                 .and_then(|(_, next)| ops.get(next.as_usize()))
@@ -227,6 +261,7 @@ impl Backtracker {
             ops,
             joins: joins as usize,
             loops: loops.into(),
+            guards: guards.into(),
         }
     }
 }
@@ -310,6 +345,7 @@ impl Backtracker {
                 ops: &self.ops,
                 loops: &self.loops,
                 first: &self.first,
+                guards: &self.guards,
                 haystack,
                 start: span.start,
                 end: span.end,
@@ -347,6 +383,7 @@ struct Search<'a> {
     ops: &'a [Op],
     loops: &'a [ClassLoop],
     first: &'a FirstBytes,
+    guards: &'a [Guard],
     haystack: &'a [u8],
     start: usize,
     end: usize,
@@ -554,6 +591,15 @@ impl Search<'_> {
             .is_some()
     }
 
+    /// Whether the optional group whose guard is `guard` may be entered at `at` (always, for a
+    /// group without a guard).
+    #[inline(always)]
+    fn guard_allows(&self, guard: u32, at: usize) -> bool {
+        self.guards
+            .get(guard as usize)
+            .is_none_or(|g| g.allows(self.haystack, at, self.end))
+    }
+
     /// How many bytes of the bounded chain's class follow `from`, up to its bound.
     #[inline(always)]
     fn chain_run(&self, chain: &ClassLoop, from: usize) -> usize {
@@ -709,7 +755,7 @@ impl Search<'_> {
                     if self.viable(*alt2, at) {
                         self.scratch.stack.push(Frame::Explore { sid: *alt2, at });
                     }
-                    if !self.viable(*alt1, at) {
+                    if !self.viable(*alt1, at) || !self.guard_allows(op.guard, at) {
                         return false;
                     }
                     sid = *alt1;

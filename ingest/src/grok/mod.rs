@@ -34,6 +34,7 @@ mod backtrack;
 mod classloop;
 mod compile;
 mod firstbytes;
+mod guard;
 mod library;
 mod prefilter;
 

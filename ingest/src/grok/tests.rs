@@ -851,6 +851,63 @@ fn grok_bounded_chains_match_the_reference() {
     }
 }
 
+/// Large optional groups get a look-ahead guard (and nothing else does: small groups,
+/// alternations, loops, lazy `??`); with the guards the captures are still the reference's:
+/// groups that match and are kept, groups that match but must be skipped for the rest to
+/// match, groups longer than the look-ahead, and matches that start later in the line.
+#[test]
+fn grok_guarded_optional_groups_match_the_reference() {
+    let library = GrokLibrary::builtin();
+    let guarded = [
+        "(%{IPORHOST:fqdn}(:%{INT:port})? )?%{IPORHOST:addr} - %{WORD:w}",
+        "^(%{IPORHOST:fqdn} )?%{IPORHOST:addr} %{NOTSPACE:rest}$",
+        "x(?:%{IPV6:v6}|%{IPV4:v4})?( %{HOSTNAME:h})?\\b",
+        "(?:\\[%{IPORHOST:inner}\\] )?%{INT:n}",
+    ];
+    // Each with the same pattern without the group's operator: as many guards (those inside
+    // `IPORHOST`'s own expansion), none for the operator.
+    let unguarded = [
+        ("(%{INT:a} )?%{WORD:w}", "%{INT:a} %{WORD:w}"),
+        ("(?:%{IPORHOST:x}|%{WORD:y}) z", "%{IPORHOST:x}%{WORD:y} z"),
+        ("(?:%{IPORHOST:x} )*%{WORD:w}", "%{IPORHOST:x} %{WORD:w}"),
+        ("(?:%{IPORHOST:x} )??%{WORD:w}", "%{IPORHOST:x} %{WORD:w}"),
+    ];
+    let lines = [
+        "",
+        "-",
+        "1.2.3.4 - GET",
+        "example.org 1.2.3.4 - GET",
+        "example.org:8080 1.2.3.4 - GET",
+        "example.org:80 - - GET",
+        "fe80::1 2001:db8::2 - x",
+        "a.very-long-host-name.with-many-labels.example-domain.org 10.0.0.1 - y",
+        "a.very-long-host-name.with-many-labels.example-domain.org - - y",
+        "junk 1.2.3.4 - GET",
+        "x10.0.0.1 host.example b",
+        "x2001:db8::1 b",
+        "x host",
+        "[10.0.0.1] 42",
+        "[10.0.0.1 42",
+        "[a-host-name-that-is-longer-than-the-look-ahead-of-a-guard.example] 7",
+    ];
+    for pattern in guarded {
+        let grok = Grok::compile(&library, pattern).unwrap();
+        let without = pattern.replace(")?", ")");
+        let base = Grok::compile(&library, &without).unwrap();
+        assert!(
+            grok.engine.guards() > base.engine.guards(),
+            "{pattern}: no guard"
+        );
+        assert_captures_as_the_reference(&grok, lines);
+    }
+    for (pattern, without) in unguarded {
+        let grok = Grok::compile(&library, pattern).unwrap();
+        let base = Grok::compile(&library, without).unwrap();
+        assert_eq!(grok.engine.guards(), base.engine.guards(), "{pattern}");
+        assert_captures_as_the_reference(&grok, lines);
+    }
+}
+
 /// Random patterns made of bounded repetitions, class loops (greedy and lazy), alternations and
 /// optional groups, on random short lines over a small alphabet: the capture engine, with and
 /// without the DFA pass, gives exactly the reference's slots.
