@@ -9,23 +9,31 @@
 //! fails at a position whose byte is not one of them, and at the end of the span; so an
 //! alternative that is not [viable](FirstBytes::viable) is not pushed at all. Looks are passed
 //! through (they only ever restrict), which keeps the sets supersets: pruning with them never
-//! drops a branch that could match, and the branches left are explored in the same order.
+//! drops a branch that could match, and the branches left are explored in the same order. The
+//! end-of-text assertion is the exception: what is behind it reads nothing and can only match at
+//! the end of the haystack, so `(\.[^.]*$|$)` is not viable in the middle of a line unless
+//! the next byte is a `.` (a lazy `.*?` before it then goes straight to the next `.`).
 
 use regex_automata::nfa::thompson::{State, NFA};
+use regex_automata::util::look::Look;
 use regex_automata::util::primitives::StateID;
 use std::collections::HashMap;
 
-/// A set of bytes, and whether a match state is in the closure.
+/// A set of bytes, whether a match state is in the closure, and whether one is behind an
+/// end-of-text assertion (`$`, which is `\z` in grok as in Go): a match only at the end of the
+/// haystack.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 struct Set {
     bytes: [u64; 4],
     matches: bool,
+    matches_at_end: bool,
 }
 
 impl Set {
     const ALL: Set = Set {
         bytes: [u64::MAX; 4],
         matches: true,
+        matches_at_end: true,
     };
 
     fn add_range(&mut self, lo: u8, hi: u8) {
@@ -39,6 +47,7 @@ impl Set {
             *a |= b;
         }
         self.matches |= other.matches;
+        self.matches_at_end |= other.matches_at_end;
     }
 }
 
@@ -79,6 +88,14 @@ impl FirstBytes {
             for i in (0..states.len()).rev() {
                 let mut set = sets[i];
                 match &states[i] {
+                    // At the end of the haystack nothing is read: what follows can only match.
+                    State::Look {
+                        look: Look::End,
+                        next,
+                    } => {
+                        let after = &sets[next.as_usize()];
+                        set.matches_at_end |= after.matches || after.matches_at_end;
+                    }
                     State::Look { next, .. } | State::Capture { next, .. } => {
                         set.union(&sets[next.as_usize()])
                     }
@@ -132,7 +149,7 @@ impl FirstBytes {
         else {
             return true;
         };
-        if set.matches {
+        if set.matches || (set.matches_at_end && at == haystack.len()) {
             return true;
         }
         match haystack.get(at) {
@@ -164,5 +181,16 @@ mod tests {
         let first = FirstBytes::new(&nfa);
         assert!(first.viable(nfa.start_anchored(), b"", 0, 0));
         assert!(first.viable(nfa.start_anchored(), b"x", 0, 1));
+        // Behind `$` (`\z`), a match only at the end of the haystack, not of the span.
+        let nfa = thompson::NFA::new(r"(?:\.[^.]*$|$)").unwrap();
+        let first = FirstBytes::new(&nfa);
+        let viable = |s: &str, at: usize, end: usize| {
+            first.viable(nfa.start_anchored(), s.as_bytes(), at, end)
+        };
+        assert!(viable("a.b", 1, 3));
+        assert!(viable("ab", 2, 2));
+        assert!(!viable("ab", 1, 2));
+        assert!(!viable("ab", 1, 1));
+        assert!(!viable("ab", 0, 2));
     }
 }

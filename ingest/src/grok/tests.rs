@@ -943,13 +943,14 @@ fn grok_random_patterns_capture_as_the_reference() {
         "(%{LOW:f} )?",
         "(?:%{HEX:f}:|%{DIG:f} |a)",
         "(?:%{HEX:f}:|x)",
+        "(?:\\.%{LOW:f}$|$)",
         "a",
         ":",
         " ",
         "1",
         "$",
     ];
-    const ALPHABET: &[&str] = &["a", "b", "c", "f", "x", "0", "1", "9", ":", " ", "é"];
+    const ALPHABET: &[&str] = &["a", "b", "c", "f", "x", "0", "1", "9", ":", ".", " ", "é"];
     let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
     let lines: Vec<String> = (0..60)
         .map(|_| {
