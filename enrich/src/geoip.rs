@@ -24,6 +24,7 @@
 //! country. A Country database that does not carry `is_in_european_union` (DB-IP's) gets
 //! `IsInEU` from the ISO code and the list of EU member states.
 
+use crate::cache::ResultCache;
 use crate::{EnrichError, Enricher, Enrichment, Registry};
 use maxminddb::Reader;
 use serde::Deserialize;
@@ -190,6 +191,7 @@ enum CitySource {
 #[derive(Debug, Clone)]
 pub struct GeoIpCity {
     source: CitySource,
+    cache: ResultCache,
 }
 
 impl GeoIpCity {
@@ -197,6 +199,7 @@ impl GeoIpCity {
     pub fn new(db: Arc<GeoIpDb>) -> Self {
         GeoIpCity {
             source: CitySource::City(db),
+            cache: ResultCache::new(),
         }
     }
 
@@ -204,6 +207,7 @@ impl GeoIpCity {
     pub fn from_country_db(db: Arc<GeoIpDb>) -> Self {
         GeoIpCity {
             source: CitySource::Country(db),
+            cache: ResultCache::new(),
         }
     }
 
@@ -211,16 +215,14 @@ impl GeoIpCity {
     pub fn absent() -> Self {
         GeoIpCity {
             source: CitySource::Absent,
+            cache: ResultCache::new(),
         }
     }
 }
 
-impl Enricher for GeoIpCity {
-    fn name(&self) -> &'static str {
-        "GeoIpCity"
-    }
-
-    fn enrich(&self, input: &str, _: &palisade_schemas::Event) -> Enrichment {
+impl GeoIpCity {
+    /// The result for `input`, looked up (the cache aside).
+    fn lookup(&self, input: &str) -> Enrichment {
         match &self.source {
             CitySource::City(db) => {
                 let Some(rec) = lookup_record::<GeoRecord>(db, self.name(), input) else {
@@ -256,16 +258,41 @@ impl Enricher for GeoIpCity {
     }
 }
 
+impl Enricher for GeoIpCity {
+    fn name(&self) -> &'static str {
+        "GeoIpCity"
+    }
+
+    fn enrich(&self, input: &str, _: &palisade_schemas::Event) -> Enrichment {
+        self.cache.get_or(input, || self.lookup(input))
+    }
+}
+
 /// The `GeoIpCountry` method (Palisade's): `IsoCode` and `IsInEU`.
 #[derive(Debug, Clone)]
 pub struct GeoIpCountry {
     db: Option<Arc<GeoIpDb>>,
+    cache: ResultCache,
 }
 
 impl GeoIpCountry {
     /// Over a Country (or City) database; `None` is always empty.
     pub fn new(db: Option<Arc<GeoIpDb>>) -> Self {
-        GeoIpCountry { db }
+        GeoIpCountry {
+            db,
+            cache: ResultCache::new(),
+        }
+    }
+}
+
+impl GeoIpCountry {
+    /// The result for `input`, looked up (the cache aside).
+    fn lookup(&self, input: &str) -> Enrichment {
+        self.db
+            .as_ref()
+            .and_then(|db| lookup_record::<GeoRecord>(db, self.name(), input))
+            .map(|rec| country_fields(&rec))
+            .unwrap_or_default()
     }
 }
 
@@ -275,11 +302,7 @@ impl Enricher for GeoIpCountry {
     }
 
     fn enrich(&self, input: &str, _: &palisade_schemas::Event) -> Enrichment {
-        self.db
-            .as_ref()
-            .and_then(|db| lookup_record::<GeoRecord>(db, self.name(), input))
-            .map(|rec| country_fields(&rec))
-            .unwrap_or_default()
+        self.cache.get_or(input, || self.lookup(input))
     }
 }
 
@@ -287,21 +310,22 @@ impl Enricher for GeoIpCountry {
 #[derive(Debug, Clone)]
 pub struct GeoIpAsn {
     db: Option<Arc<GeoIpDb>>,
+    cache: ResultCache,
 }
 
 impl GeoIpAsn {
     /// Over an ASN database; `None` is always empty.
     pub fn new(db: Option<Arc<GeoIpDb>>) -> Self {
-        GeoIpAsn { db }
+        GeoIpAsn {
+            db,
+            cache: ResultCache::new(),
+        }
     }
 }
 
-impl Enricher for GeoIpAsn {
-    fn name(&self) -> &'static str {
-        "GeoIpASN"
-    }
-
-    fn enrich(&self, input: &str, _: &palisade_schemas::Event) -> Enrichment {
+impl GeoIpAsn {
+    /// The result for `input`, looked up (the cache aside).
+    fn lookup(&self, input: &str) -> Enrichment {
         let Some(rec) = self
             .db
             .as_ref()
@@ -323,16 +347,30 @@ impl Enricher for GeoIpAsn {
     }
 }
 
+impl Enricher for GeoIpAsn {
+    fn name(&self) -> &'static str {
+        "GeoIpASN"
+    }
+
+    fn enrich(&self, input: &str, _: &palisade_schemas::Event) -> Enrichment {
+        self.cache.get_or(input, || self.lookup(input))
+    }
+}
+
 /// The `IpToRange` method.
 #[derive(Debug, Clone)]
 pub struct IpToRange {
     db: Option<Arc<GeoIpDb>>,
+    cache: ResultCache,
 }
 
 impl IpToRange {
     /// Over an ASN database; `None` is always empty.
     pub fn new(db: Option<Arc<GeoIpDb>>) -> Self {
-        IpToRange { db }
+        IpToRange {
+            db,
+            cache: ResultCache::new(),
+        }
     }
 
     /// The CIDR of the network containing `input`, if the database has one.
@@ -344,16 +382,23 @@ impl IpToRange {
     }
 }
 
+impl IpToRange {
+    /// The result for `input`, looked up (the cache aside).
+    fn lookup(&self, input: &str) -> Enrichment {
+        match self.range(input) {
+            Some(r) => fields([("SourceRange", r)]),
+            None => Enrichment::default(),
+        }
+    }
+}
+
 impl Enricher for IpToRange {
     fn name(&self) -> &'static str {
         "IpToRange"
     }
 
     fn enrich(&self, input: &str, _: &palisade_schemas::Event) -> Enrichment {
-        match self.range(input) {
-            Some(r) => fields([("SourceRange", r)]),
-            None => Enrichment::default(),
-        }
+        self.cache.get_or(input, || self.lookup(input))
     }
 }
 
@@ -415,16 +460,39 @@ mod tests {
         path(dir, file).map(|p| GeoIpDb::open(kind, &p).unwrap())
     }
 
-    /// Runs `e` over a table of (input, expected fields).
+    /// Runs `e` over a table of (input, expected fields), twice: the second answers come from
+    /// the per-thread cache.
     fn check(e: &dyn Enricher, cases: &[(&str, &[(&str, &str)])]) {
-        for (input, want) in cases {
-            let got = e.enrich(input, &Event::default());
-            let want: HashMap<String, String> = want
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            assert_eq!(got.fields, want, "{} on {input:?}", e.name());
-            assert!(got.time.is_none() && got.unmarshaled.is_none());
+        for round in ["looked up", "cached"] {
+            for (input, want) in cases {
+                let got = e.enrich(input, &Event::default());
+                let want: HashMap<String, String> = want
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                assert_eq!(got.fields, want, "{} on {input:?}, {round}", e.name());
+                assert!(got.time.is_none() && got.unmarshaled.is_none());
+            }
+        }
+    }
+
+    /// Two instances of a method over different databases, on the same input in one thread:
+    /// each keeps its own answers.
+    #[test]
+    fn cached_answers_do_not_mix_between_databases() {
+        let (Some(city), Some(country)) = (
+            db(TEST_DIR, "city", "GeoIP2-City-Test.mmdb"),
+            db(TEST_DIR, "country", "GeoIP2-Country-Test.mmdb"),
+        ) else {
+            return;
+        };
+        let (a, b) = (GeoIpCity::new(city), GeoIpCity::from_country_db(country));
+        for _ in 0..3 {
+            let from_city = a.enrich("81.2.69.142", &Event::default());
+            let from_country = b.enrich("81.2.69.142", &Event::default());
+            assert_eq!(from_city.fields.len(), 4);
+            assert_eq!(from_country.fields.len(), 2);
+            assert_eq!(from_city.fields["IsoCode"], from_country.fields["IsoCode"]);
         }
     }
 
