@@ -1,6 +1,7 @@
 //! A small per-thread cache of enrichment results, for the methods whose result depends only on
 //! their input and a database that never changes under them (`GeoIpCity`, `GeoIpASN`,
-//! `IpToRange`, `GeoIpCountry`).
+//! `IpToRange`, `GeoIpCountry`), and for `ParseDate` on the inputs whose result depends on
+//! nothing else (a date with its year, without `StrTimeFormat`: many lines share a second).
 //!
 //! A web log names the same client address line after line (a page, then its assets), and each
 //! GeoIP method parses the address, walks the database's tree and decodes the record again for
@@ -48,8 +49,18 @@ impl ResultCache {
 
     /// The result for `input`: the cached one, else `compute()`'s (then cached).
     pub(crate) fn get_or(&self, input: &str, compute: impl FnOnce() -> Enrichment) -> Enrichment {
+        self.get_or_maybe(input, || (compute(), true))
+    }
+
+    /// As [`get_or`](Self::get_or), for a method whose result depends on more than its input
+    /// on some inputs: `compute` also says whether its result may be kept.
+    pub(crate) fn get_or_maybe(
+        &self,
+        input: &str,
+        compute: impl FnOnce() -> (Enrichment, bool),
+    ) -> Enrichment {
         if input.len() > MAX_INPUT {
-            return compute();
+            return compute().0;
         }
         let slot =
             (foldhash::fast::FixedState::with_seed(0).hash_one((self.id, input)) as usize) % SLOTS;
@@ -63,7 +74,10 @@ impl ResultCache {
         if let Some(out) = hit {
             return out;
         }
-        let out = compute();
+        let (out, keep) = compute();
+        if !keep {
+            return out;
+        }
         CACHE.with(|c| {
             let mut slots = c.borrow_mut();
             if slots.len() < SLOTS {
@@ -114,5 +128,14 @@ mod tests {
         a.get_or(&long, || compute("l"));
         a.get_or(&long, || compute("l"));
         assert_eq!(calls.get(), 5);
+        // A result its method says not to keep is computed again.
+        let kept = |keep: bool| {
+            calls.set(calls.get() + 1);
+            (answer("m"), keep)
+        };
+        a.get_or_maybe("9.9.9.9", || kept(false));
+        a.get_or_maybe("9.9.9.9", || kept(true));
+        a.get_or_maybe("9.9.9.9", || kept(true));
+        assert_eq!(calls.get(), 7);
     }
 }

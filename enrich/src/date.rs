@@ -13,6 +13,7 @@
 //! (`2026-02-12T14:10:21+01:00`; `Z` for offset 0). In time-machine mode the parsed time is
 //! also returned in [`Enrichment::time`] so that the parser engine sets `evt.Time`.
 
+use crate::cache::ResultCache;
 use crate::golayout::GoLayout;
 use crate::{Enricher, Enrichment};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -186,6 +187,8 @@ pub struct ParseDate {
     clock: SharedClock,
     year: Option<i32>,
     layouts: RwLock<HashMap<String, Arc<GoLayout>>>,
+    /// Results that depend on the input alone (see [`Enricher::enrich`] below).
+    cache: ResultCache,
 }
 
 impl std::fmt::Debug for ParseDate {
@@ -203,6 +206,7 @@ impl ParseDate {
             clock,
             year: None,
             layouts: RwLock::new(HashMap::new()),
+            cache: ResultCache::new(),
         }
     }
 
@@ -233,10 +237,49 @@ impl ParseDate {
 
     /// The parsed time (with its offset), or `None` when `ParseDate` falls back to now.
     pub fn parse(&self, input: &str, str_time_format: &str) -> Option<DateTime<FixedOffset>> {
+        self.parse_noting_year(input, str_time_format).0
+    }
+
+    /// [`parse`](Self::parse), and whether the year had to be supplied (a year-less layout).
+    fn parse_noting_year(
+        &self,
+        input: &str,
+        str_time_format: &str,
+    ) -> (Option<DateTime<FixedOffset>>, bool) {
         let hint = (!input.is_empty() && !str_time_format.is_empty())
             .then(|| self.layout(str_time_format));
-        let mut year = || self.year.unwrap_or_else(|| self.clock.now().year());
-        parse_steps(input, hint.as_deref(), &mut year)
+        let mut supplied = false;
+        let mut year = || {
+            supplied = true;
+            self.year.unwrap_or_else(|| self.clock.now().year())
+        };
+        let t = parse_steps(input, hint.as_deref(), &mut year);
+        (t, supplied)
+    }
+
+    /// `MarshaledTime` and the time of `input` parsed without `StrTimeFormat`, and whether
+    /// that depends on the input alone (it was parsed, with its own year).
+    fn parse_plain(&self, input: &str) -> (Enrichment, bool) {
+        let (t, supplied) = self.parse_noting_year(input, "");
+        let Some(t) = t else {
+            return (self.fallback(input), false);
+        };
+        let mut out = Enrichment::default();
+        out.fields
+            .insert("MarshaledTime".to_string(), marshal_time(&t));
+        out.time = Some(t.with_timezone(&Utc));
+        (out, !supplied)
+    }
+
+    /// Now, for an input no layout parses.
+    fn fallback(&self, input: &str) -> Enrichment {
+        tracing::debug!(input, "no suitable date format found, falling back to now");
+        let mut out = Enrichment::default();
+        out.fields.insert(
+            "MarshaledTime".to_string(),
+            format_rfc3339_nano(&self.clock.now()),
+        );
+        out
     }
 }
 
@@ -245,23 +288,26 @@ impl Enricher for ParseDate {
         "ParseDate"
     }
 
+    /// Without `StrTimeFormat`, a date that carries its year parses the same whatever the
+    /// clock says: those results are cached (lines of one second share their date); year-less
+    /// dates and inputs that fall back to now are parsed each time.
     fn enrich(&self, input: &str, event: &Event) -> Enrichment {
-        let mut out = Enrichment::default();
-        match self.parse(input, &event.str_time_format) {
-            Some(t) => {
-                out.fields
-                    .insert("MarshaledTime".to_string(), marshal_time(&t));
-                if event.expect_mode == ExpectMode::TimeMachine {
+        let mut out = if event.str_time_format.is_empty() {
+            self.cache.get_or_maybe(input, || self.parse_plain(input))
+        } else {
+            match self.parse(input, &event.str_time_format) {
+                Some(t) => {
+                    let mut out = Enrichment::default();
+                    out.fields
+                        .insert("MarshaledTime".to_string(), marshal_time(&t));
                     out.time = Some(t.with_timezone(&Utc));
+                    out
                 }
+                None => self.fallback(input),
             }
-            None => {
-                tracing::debug!(input, "no suitable date format found, falling back to now");
-                out.fields.insert(
-                    "MarshaledTime".to_string(),
-                    format_rfc3339_nano(&self.clock.now()),
-                );
-            }
+        };
+        if event.expect_mode != ExpectMode::TimeMachine {
+            out.time = None;
         }
         out
     }
@@ -587,5 +633,57 @@ mod tests {
             );
         }
         assert_eq!(e.layouts.read().unwrap().len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use palisade_runtime::clock::ManualClock;
+
+    fn at(year: i32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(year, 3, 1, 10, 0, 0).unwrap()
+    }
+
+    fn event(mode: ExpectMode) -> Event {
+        Event {
+            expect_mode: mode,
+            ..Event::default()
+        }
+    }
+
+    /// Repeated inputs give what a first parse gives: the time only in time-machine mode
+    /// whichever mode came first, a year-less date the clock's year of the moment, an
+    /// unparsable one the clock's now of the moment.
+    #[test]
+    fn repeated_dates_parse_as_the_first_time() {
+        let clock = Arc::new(ManualClock::new(at(2025)));
+        let p = ParseDate::new(clock.clone());
+        let full = "10/Jun/2024:06:00:03 +0000";
+        let live = p.enrich(full, &event(ExpectMode::Live));
+        let replay = p.enrich(full, &event(ExpectMode::TimeMachine));
+        let live_again = p.enrich(full, &event(ExpectMode::Live));
+        assert_eq!(live.fields["MarshaledTime"], "2024-06-10T06:00:03Z");
+        assert_eq!(live.time, None);
+        assert_eq!(live_again, live);
+        assert_eq!(replay.fields, live.fields);
+        assert_eq!(
+            replay.time,
+            Some(Utc.with_ymd_and_hms(2024, 6, 10, 6, 0, 3).unwrap())
+        );
+
+        let yearless = "Feb 12 14:10:21";
+        let first = p.enrich(yearless, &event(ExpectMode::Live));
+        clock.set(at(2026));
+        let second = p.enrich(yearless, &event(ExpectMode::Live));
+        assert_eq!(first.fields["MarshaledTime"], "2025-02-12T14:10:21Z");
+        assert_eq!(second.fields["MarshaledTime"], "2026-02-12T14:10:21Z");
+
+        let junk = "not a date";
+        let first = p.enrich(junk, &event(ExpectMode::Live));
+        clock.set(at(2027));
+        let second = p.enrich(junk, &event(ExpectMode::Live));
+        assert_eq!(first.fields["MarshaledTime"], "2026-03-01T10:00:00Z");
+        assert_eq!(second.fields["MarshaledTime"], "2027-03-01T10:00:00Z");
     }
 }
