@@ -561,7 +561,7 @@ impl Compiler<'_> {
             } else {
                 Source::Value(s.value.clone())
             };
-            out.push(Static { dest, source });
+            out.push(Static::new(dest, source));
         }
         out
     }

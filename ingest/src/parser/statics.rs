@@ -139,6 +139,9 @@ impl Source {
 pub(crate) struct Static {
     pub(crate) dest: Dest,
     pub(crate) source: Source,
+    /// An empty value is still applied (only `ParseDate`'s: an empty date falls back to now);
+    /// every other static skips it.
+    keep_empty: bool,
 }
 
 /// Converts an expression result as CrowdSec does: string as is, int with Itoa, float with
@@ -159,9 +162,18 @@ pub(crate) fn value_to_string(v: &Value<'_>) -> Option<String> {
 }
 
 impl Static {
+    pub(crate) fn new(dest: Dest, source: Source) -> Static {
+        let keep_empty = matches!(&dest, Dest::Method(m, _) if m == "ParseDate");
+        Static {
+            dest,
+            source,
+            keep_empty,
+        }
+    }
+
     /// Applies the static to `evt`. Returns a warning to log, if any.
     pub(crate) fn apply(&self, evt: &mut Event) -> Option<String> {
-        let is_parse_date = matches!(&self.dest, Dest::Method(m, _) if m == "ParseDate");
+        let is_parse_date = self.keep_empty;
         let value = match &self.source {
             Source::Value(v) if v.is_empty() && !is_parse_date => return None,
             Source::Value(v) => v.clone(),
