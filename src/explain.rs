@@ -59,13 +59,14 @@ fn diff_map(
     after: &palisade_schemas::FieldMap,
     out: &mut Vec<String>,
 ) {
-    let mut keys: Vec<&String> = after
-        .keys()
-        .filter(|k| before.get(*k) != after.get(*k))
+    let mut changed: Vec<(&str, &String)> = after
+        .iter()
+        .filter(|(k, v)| before.get(k.as_str()) != Some(*v))
+        .map(|(k, v)| (k.as_str(), v))
         .collect();
-    keys.sort();
-    for k in keys {
-        out.push(format!("{name}.{k} = {:?}", after[k]));
+    changed.sort_unstable_by_key(|(k, _)| *k);
+    for (k, v) in changed {
+        out.push(format!("{name}.{k} = {v:?}"));
     }
 }
 

@@ -108,7 +108,7 @@ fn check_map(
         let v = v
             .as_str()
             .unwrap_or_else(|| panic!("`{what}.{k}` must be a string"));
-        let g = got.get(k).map(String::as_str).unwrap_or("");
+        let g = got.get(k.as_str()).map(String::as_str).unwrap_or("");
         if g != v {
             errors.push(format!("{what}.{k}: expected {v:?}, got {g:?}"));
         }

@@ -36,7 +36,7 @@ fn event(v: &Value) -> Event {
     for (field, map) in [("meta", &mut e.meta), ("parsed", &mut e.parsed)] {
         if let Some(m) = v[field].as_object() {
             for (k, x) in m {
-                map.insert(k.clone(), x.as_str().unwrap_or_default().to_string());
+                map.insert(k.clone().into(), x.as_str().unwrap_or_default().to_string());
             }
         }
     }

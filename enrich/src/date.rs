@@ -19,7 +19,7 @@ use crate::{Enricher, Enrichment};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 use palisade_runtime::clock::SharedClock;
 use palisade_schemas::time::format_rfc3339_nano;
-use palisade_schemas::{Event, ExpectMode};
+use palisade_schemas::{Event, ExpectMode, FieldName};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -266,7 +266,7 @@ impl ParseDate {
         };
         let mut out = Enrichment::default();
         out.fields
-            .insert("MarshaledTime".to_string(), marshal_time(&t));
+            .insert(FieldName::from_static("MarshaledTime"), marshal_time(&t));
         out.time = Some(t.with_timezone(&Utc));
         (out, !supplied)
     }
@@ -276,7 +276,7 @@ impl ParseDate {
         tracing::debug!(input, "no suitable date format found, falling back to now");
         let mut out = Enrichment::default();
         out.fields.insert(
-            "MarshaledTime".to_string(),
+            FieldName::from_static("MarshaledTime"),
             format_rfc3339_nano(&self.clock.now()),
         );
         out
@@ -299,7 +299,7 @@ impl Enricher for ParseDate {
                 Some(t) => {
                     let mut out = Enrichment::default();
                     out.fields
-                        .insert("MarshaledTime".to_string(), marshal_time(&t));
+                        .insert(FieldName::from_static("MarshaledTime"), marshal_time(&t));
                     out.time = Some(t.with_timezone(&Utc));
                     out
                 }

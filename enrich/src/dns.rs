@@ -12,7 +12,7 @@
 //! parsers naming it still load.
 
 use crate::{Enricher, Enrichment};
-use palisade_schemas::Event;
+use palisade_schemas::{Event, FieldName};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -282,7 +282,8 @@ impl Enricher for ReverseDns {
     fn enrich(&self, input: &str, _: &Event) -> Enrichment {
         let mut out = Enrichment::default();
         if let Some(name) = self.lookup(input) {
-            out.fields.insert("reverse_dns".to_string(), name);
+            out.fields
+                .insert(FieldName::from_static("reverse_dns"), name);
         }
         out
     }

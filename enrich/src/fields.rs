@@ -3,6 +3,7 @@
 //! allocation and no hashing per call, where a `HashMap` costs both, then hashes every key
 //! again in the merge).
 
+use palisade_schemas::FieldName;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::ops::Index;
@@ -10,7 +11,7 @@ use std::ops::Index;
 /// Field name → value, each name at most once (a later [`insert`](Fields::insert) replaces
 /// the value). Compares as a map: the order of the pairs does not matter.
 #[derive(Debug, Clone, Default)]
-pub struct Fields(Vec<(String, String)>);
+pub struct Fields(Vec<(FieldName, String)>);
 
 impl Fields {
     /// No fields.
@@ -19,7 +20,8 @@ impl Fields {
     }
 
     /// Sets `name` to `value`; the value it replaces, if any.
-    pub fn insert(&mut self, name: String, value: String) -> Option<String> {
+    pub fn insert(&mut self, name: impl Into<FieldName>, value: String) -> Option<String> {
+        let name = name.into();
         match self.0.iter_mut().find(|(n, _)| *n == name) {
             Some((_, v)) => Some(std::mem::replace(v, value)),
             None => {
@@ -31,7 +33,7 @@ impl Fields {
 
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&String> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// The number of fields.
@@ -90,9 +92,19 @@ impl FromIterator<(String, String)> for Fields {
     }
 }
 
+impl FromIterator<(FieldName, String)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (FieldName, String)>>(pairs: I) -> Self {
+        let mut fields = Fields::new();
+        for (n, v) in pairs {
+            fields.insert(n, v);
+        }
+        fields
+    }
+}
+
 impl IntoIterator for Fields {
-    type Item = (String, String);
-    type IntoIter = std::vec::IntoIter<(String, String)>;
+    type Item = (FieldName, String);
+    type IntoIter = std::vec::IntoIter<(FieldName, String)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
@@ -101,7 +113,11 @@ impl IntoIterator for Fields {
 
 impl<S: BuildHasher + Default> From<Fields> for HashMap<String, String, S> {
     fn from(fields: Fields) -> Self {
-        fields.0.into_iter().collect()
+        fields
+            .0
+            .into_iter()
+            .map(|(n, v)| (String::from(n), v))
+            .collect()
     }
 }
 
@@ -113,9 +129,9 @@ mod tests {
     fn fields_behave_as_a_map() {
         let mut f = Fields::new();
         assert!(f.is_empty());
-        assert_eq!(f.insert("a".into(), "1".into()), None);
-        assert_eq!(f.insert("b".into(), "2".into()), None);
-        assert_eq!(f.insert("a".into(), "3".into()), Some("1".into()));
+        assert_eq!(f.insert("a", "1".into()), None);
+        assert_eq!(f.insert("b", "2".into()), None);
+        assert_eq!(f.insert("a", "3".into()), Some("1".into()));
         assert_eq!(f.len(), 2);
         assert_eq!(f["a"], "3");
         assert_eq!(f.get("c"), None);

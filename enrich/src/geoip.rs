@@ -27,6 +27,7 @@
 use crate::cache::ResultCache;
 use crate::{EnrichError, Enricher, Enrichment, Registry};
 use maxminddb::Reader;
+use palisade_schemas::FieldName;
 use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -156,9 +157,12 @@ fn lookup_record<'a, T: Deserialize<'a> + Default>(
     }
 }
 
-fn fields<const N: usize>(pairs: [(&str, String); N]) -> Enrichment {
+fn fields<const N: usize>(pairs: [(&'static str, String); N]) -> Enrichment {
     Enrichment {
-        fields: pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        fields: pairs
+            .into_iter()
+            .map(|(k, v)| (FieldName::from_static(k), v))
+            .collect(),
         ..Enrichment::default()
     }
 }

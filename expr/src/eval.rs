@@ -120,13 +120,13 @@ pub(crate) fn apply_writes(e: &mut Event, writes: Vec<Write>) {
     for w in writes {
         match w {
             Write::Str(MapField::Meta, k, v) => {
-                e.meta.insert(k, v);
+                e.meta.insert(k.into(), v);
             }
             Write::Str(MapField::Parsed, k, v) => {
-                e.parsed.insert(k, v);
+                e.parsed.insert(k.into(), v);
             }
             Write::Str(MapField::Enriched, k, v) => {
-                e.enriched.insert(k, v);
+                e.enriched.insert(k.into(), v);
             }
             Write::Str(MapField::Labels, k, v) => {
                 e.line.labels.insert(k, v);
@@ -305,7 +305,9 @@ impl<'a, E: Env + ?Sized> Eval<'a, E> {
             match p {
                 EvtPath::Map(f) if self.has_pending(Some(f)) => {
                     let mut m: BTreeMap<String, String> = match event::map_field(e, f) {
-                        MapRef::Str(h) => h.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                        MapRef::Str(h) => {
+                            h.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+                        }
                         MapRef::Labels(b) => b.clone(),
                         _ => BTreeMap::new(),
                     };

@@ -224,7 +224,7 @@ impl<'a> MapRef<'a> {
                 .collect(),
             MapRef::Str(m) => m
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::Str(Cow::Borrowed(v.as_str()))))
+                .map(|(k, v)| (k.to_string(), Value::Str(Cow::Borrowed(v.as_str()))))
                 .collect(),
             MapRef::Labels(m) => m
                 .iter()

@@ -139,11 +139,11 @@ fn append_map(
     b: &mut MapBuilder<StringBuilder, StringBuilder>,
     m: &FieldMap,
 ) -> Result<(), SchemaError> {
-    let mut keys: Vec<&String> = m.keys().collect();
-    keys.sort();
-    for k in keys {
+    let mut pairs: Vec<(&str, &String)> = m.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    pairs.sort_unstable_by_key(|(k, _)| *k);
+    for (k, v) in pairs {
         b.keys().append_value(k);
-        b.values().append_value(&m[k]);
+        b.values().append_value(v);
     }
     b.append(true)?;
     Ok(())

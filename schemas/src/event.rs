@@ -2,6 +2,7 @@
 //! CrowdSec expressions such as `evt.Parsed.program` or `evt.Line.Labels.type` address it unchanged.
 
 use crate::alert::{Alert, Source};
+use crate::field_name::FieldName;
 use crate::time::{format_rfc3339_nano, go_time};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,8 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 
 /// The string maps of an event (`Parsed`, `Enriched`, `Meta`). Keys are field names a parser
 /// sets, read and written several times per line, so the hasher is foldhash (randomly seeded
-/// per map, like std's, but a fraction of SipHash's cost on short keys).
-pub type FieldMap = HashMap<String, String, foldhash::fast::RandomState>;
+/// per map, like std's, but a fraction of SipHash's cost on short keys), and the keys are
+/// [`FieldName`]s: the names from configuration are interned, so writing one allocates nothing.
+pub type FieldMap = HashMap<FieldName, String, foldhash::fast::RandomState>;
 
 /// Whether an event is a log line or a bucket overflow (CrowdSec's `Type`: 0 = LOG, 1 = OVFLW).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

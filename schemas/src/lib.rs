@@ -24,6 +24,7 @@ pub mod decision;
 pub mod duration;
 mod error;
 pub mod event;
+mod field_name;
 pub mod signal;
 pub mod time;
 
@@ -31,4 +32,5 @@ pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::{normalize_scope, Decision, DecisionAction, DecisionChange};
 pub use error::SchemaError;
 pub use event::{Event, EventType, ExpectMode, FieldMap, Line, RuntimeAlert};
+pub use field_name::FieldName;
 pub use signal::Signal;

@@ -560,7 +560,7 @@ mod tests {
         let mut q = Queue::new(false);
         let mut e = Event::default();
         for i in 0..(MAX_INTERNED + 10) {
-            e.meta.insert(format!("k{i}"), format!("v{i}"));
+            e.meta.insert(format!("k{i}").into(), format!("v{i}"));
         }
         q.add(&e, None, &mut keys, false, None);
         let kept = q.kept(&keys);

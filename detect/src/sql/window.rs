@@ -82,8 +82,8 @@ impl KeyColumn {
     /// The key of an event ("" when it has none).
     pub fn of<'a>(&self, e: &'a Event) -> &'a str {
         match self {
-            KeyColumn::Meta(k) => e.meta.get(k).map_or("", String::as_str),
-            KeyColumn::Parsed(k) => e.parsed.get(k).map_or("", String::as_str),
+            KeyColumn::Meta(k) => e.meta.get(k.as_str()).map_or("", String::as_str),
+            KeyColumn::Parsed(k) => e.parsed.get(k.as_str()).map_or("", String::as_str),
             KeyColumn::LabelType => e.log_type().unwrap_or(""),
         }
     }

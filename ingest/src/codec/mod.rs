@@ -28,7 +28,7 @@ pub use spec::{CodecSpec, FieldMap, LabelRule, RuleMatch};
 use crate::source::syslog::{SyslogMessage, Timestamp};
 use chrono::{DateTime, Utc};
 use palisade_schemas::event::{ExpectMode, Line};
-use palisade_schemas::Event;
+use palisade_schemas::{Event, FieldName};
 use std::collections::BTreeMap;
 
 /// Why a message could not become an event.
@@ -140,7 +140,7 @@ impl Codec {
             self.expect,
         );
         if let Some(h) = d.host.filter(|h| !h.is_empty()) {
-            e.meta.insert("machine".to_string(), h);
+            e.meta.insert(FieldName::from_static("machine"), h);
         }
         Ok(e)
     }

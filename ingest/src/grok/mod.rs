@@ -42,6 +42,7 @@ pub use library::GrokLibrary;
 pub use prefilter::Prefilter;
 
 use backtrack::CaptureEngine;
+use palisade_schemas::FieldName;
 use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson;
 use regex_automata::util::primitives::NonMaxUsize;
@@ -152,7 +153,8 @@ pub(crate) fn parse_hir(pattern: &str) -> Result<Hir, String> {
 /// One exported field: its name and the group that holds it (`None`: never set, `""`).
 #[derive(Debug, Clone)]
 struct Field {
-    name: Box<str>,
+    /// Interned: events get it without an allocation.
+    name: FieldName,
     group: Option<usize>,
 }
 
@@ -317,7 +319,7 @@ impl Grok {
                     _ => None,
                 };
                 Field {
-                    name: name.as_str().into(),
+                    name: FieldName::interned(name),
                     group,
                 }
             })
@@ -539,6 +541,12 @@ impl<'g, 'h> Captures<'g, 'h> {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'g str, &'h str)> + '_ {
         let fields: &'g [Field] = &self.grok.fields;
         fields.iter().map(move |f| (&*f.name, self.value(f)))
+    }
+
+    /// [`iter`](Self::iter) with the interned names, to write into an event's map.
+    pub fn named(&self) -> impl ExactSizeIterator<Item = (&'g FieldName, &'h str)> + '_ {
+        let fields: &'g [Field] = &self.grok.fields;
+        fields.iter().map(move |f| (&f.name, self.value(f)))
     }
 
     /// The number of fields (never 0).

@@ -12,6 +12,7 @@ use super::whitelist::{Cidr, Whitelist};
 use crate::grok::{Grok, GrokLibrary};
 use palisade_expr::{Context, DataFiles, Program, Stash};
 use palisade_runtime::config::{join_index, join_key, ConfigError, YamlDoc};
+use palisade_schemas::FieldName;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -535,9 +536,9 @@ impl Compiler<'_> {
             }
             let (kind, key) = dests[0];
             let dest = match kind {
-                "meta" => Dest::Meta(key.clone()),
-                "parsed" => Dest::Parsed(key.clone()),
-                "enriched" => Dest::Enriched(key.clone()),
+                "meta" => Dest::Meta(FieldName::interned(key)),
+                "parsed" => Dest::Parsed(FieldName::interned(key)),
+                "enriched" => Dest::Enriched(FieldName::interned(key)),
                 "method" => {
                     let m = self.enrichers.resolve(key).ok();
                     if m.is_none() {

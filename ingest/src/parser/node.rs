@@ -6,7 +6,7 @@ use super::statics::{value_to_string, Static};
 use super::whitelist::Whitelist;
 use crate::grok::Grok;
 use palisade_expr::{Program, Stash};
-use palisade_schemas::{Event, EventType};
+use palisade_schemas::{Event, EventType, FieldName};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,8 +32,8 @@ fn capture_into(grok: &Grok, input: &str, parsed: &mut palisade_schemas::FieldMa
         return false;
     };
     parsed.reserve(caps.len());
-    for (k, v) in caps.iter() {
-        parsed.insert(k.to_string(), v.to_string());
+    for (k, v) in caps.named() {
+        parsed.insert(k.clone(), v.to_string());
     }
     true
 }
@@ -133,14 +133,14 @@ impl Node {
                 // does not match, which is most of the time); on a match the values are copied
                 // out before the map is written. A grok that exports that very field overwrites
                 // it with its capture.
-                GrokInput::Parsed(k) => match evt.parsed.get(k) {
+                GrokInput::Parsed(k) => match evt.parsed.get(k.as_str()) {
                     Some(input) => match g.grok.captures(input).filter(|c| !c.is_empty()) {
                         Some(caps) => {
-                            let fields: Vec<(&str, String)> =
-                                caps.iter().map(|(f, v)| (f, v.to_string())).collect();
+                            let fields: Vec<(&FieldName, String)> =
+                                caps.named().map(|(f, v)| (f, v.to_string())).collect();
                             evt.parsed.reserve(fields.len());
                             for (f, v) in fields {
-                                evt.parsed.insert(f.to_string(), v);
+                                evt.parsed.insert(f.clone(), v);
                             }
                             true
                         }

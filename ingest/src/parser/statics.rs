@@ -4,14 +4,14 @@
 use super::simple_filter::Field;
 use palisade_enrich::Enricher;
 use palisade_expr::{Program, Value};
-use palisade_schemas::Event;
+use palisade_schemas::{Event, FieldName};
 use std::sync::Arc;
 
 /// Where a static writes.
 pub(crate) enum Dest {
-    Meta(String),
-    Parsed(String),
-    Enriched(String),
+    Meta(FieldName),
+    Parsed(FieldName),
+    Enriched(FieldName),
     Target(Target),
     /// An enrichment method; `None` when the method is unknown (CrowdSec only logs it).
     Method(String, Option<Arc<dyn Enricher>>),
@@ -29,9 +29,9 @@ pub(crate) enum Target {
     LineSrc,
     LineModule,
     LineLabel(String),
-    Parsed(String),
-    Meta(String),
-    Enriched(String),
+    Parsed(FieldName),
+    Meta(FieldName),
+    Enriched(FieldName),
     AlertSourceValue,
     AlertSourceScope,
     AlertSourceIp,
@@ -43,11 +43,11 @@ impl Target {
     pub(crate) fn parse(path: &str) -> Result<Target, String> {
         let p = path.strip_prefix("evt.").unwrap_or(path);
         let (head, rest) = p.split_once('.').unwrap_or((p, ""));
-        let keyed = |f: fn(String) -> Target| {
+        let keyed = |f: fn(FieldName) -> Target| {
             if rest.is_empty() {
                 Err(format!("target {path:?} needs a key"))
             } else {
-                Ok(f(rest.to_string()))
+                Ok(f(FieldName::interned(rest)))
             }
         };
         match (head, rest) {

@@ -16,7 +16,7 @@ use crate::PublishError;
 use chrono::{DateTime, Utc};
 use clickhouse::query::RowCursor;
 use palisade_schemas::time::format_rfc3339_nano;
-use palisade_schemas::{Event, EventType, ExpectMode};
+use palisade_schemas::{Event, EventType, ExpectMode, FieldName};
 
 /// The archived events of a time range, read as a stream.
 pub struct ArchivedEvents {
@@ -81,7 +81,9 @@ impl EventRow {
         e.process = true;
         for (k, v) in [("source_ip", &self.source_ip), ("log_type", &self.log_type)] {
             if !v.is_empty() {
-                e.meta.entry(k.to_string()).or_insert_with(|| v.clone());
+                e.meta
+                    .entry(FieldName::from_static(k))
+                    .or_insert_with(|| v.clone());
             }
         }
         e
