@@ -10,6 +10,7 @@ use crate::helpers::files::DataFiles;
 use crate::helpers::stash::Stash;
 use crate::helpers::{self, Imp, Special};
 use crate::ir::{Node, NodeKind, Pred};
+use crate::memo::Memo;
 use crate::parser::{self, BinOp, Expr, ExprKind, UnOp};
 use crate::types::Ty;
 use crate::value::ConstVal;
@@ -85,6 +86,8 @@ pub struct Program {
     pub(crate) max_locals: usize,
     pub(crate) mutates: bool,
     pub(crate) regex_cache: Mutex<Vec<(String, Regex)>>,
+    /// For a pure expression of one event field, its remembered results.
+    pub(crate) memo: Option<Memo>,
 }
 
 impl Program {
@@ -99,8 +102,10 @@ impl Program {
             mutates: false,
         };
         let (root, _) = c.lower(&ast)?;
+        let memo = Memo::of(&root, c.mutates);
         Ok(Program {
             source: source.to_string(),
+            memo,
             root,
             data: ctx.data.clone(),
             stash: ctx.stash.clone(),
@@ -118,6 +123,19 @@ impl Program {
     /// Whether the expression may write into the event (`SetMeta`, `UnmarshalJSON`, ...).
     pub fn mutates(&self) -> bool {
         self.mutates
+    }
+
+    /// Whether the expression depends on one event field alone, and so remembers its results
+    /// by that field's value ([`crate::memo`]).
+    pub fn is_memoized(&self) -> bool {
+        self.memo.is_some()
+    }
+
+    /// The same program evaluated every time, never from remembered results (the reference the
+    /// memo is tested against).
+    pub fn without_memo(mut self) -> Program {
+        self.memo = None;
+        self
     }
 }
 

@@ -82,6 +82,7 @@ mod event;
 pub mod helpers;
 mod ir;
 mod lexer;
+mod memo;
 mod objects;
 pub mod parser;
 mod types;
