@@ -562,7 +562,10 @@ fn the_bouncer_streams_the_local_api_into_feeds_hooks_and_forward_auth_and_survi
         http_get(http_port, "/feeds/blocklist.txt", "").unwrap().1,
         "192.0.2.10\n192.0.2.11\n"
     );
-    assert_eq!(auth("192.0.2.11"), Some(403));
+    // Each backend applies the batch on its own thread: the HTTP view may follow the files.
+    wait_for("the forward-auth view to deny the new address", || {
+        auth("192.0.2.11") == Some(403)
+    });
     assert_eq!(auth("192.0.2.99"), Some(200));
     wait_for("the hook to hear of both", || hooks().len() == 2);
     assert!(hooks().iter().all(|h| h["action"] == "add"));
@@ -590,7 +593,10 @@ fn the_bouncer_streams_the_local_api_into_feeds_hooks_and_forward_auth_and_survi
     wait_for("the reconciliation", || {
         feed("blocklist.txt") == "192.0.2.11\n198.51.100.1\n"
     });
-    assert_eq!(auth("192.0.2.10"), Some(200));
+    wait_for(
+        "the forward-auth view to let the unbanned address in",
+        || auth("192.0.2.10") == Some(200),
+    );
     wait_for("the hook to hear of the reconciliation", || {
         hooks().len() == 4
     });
