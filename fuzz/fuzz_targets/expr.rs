@@ -34,10 +34,10 @@ fn event(material: &[u8]) -> Event {
         let key = pair[0].to_string();
         let value = pair.get(1).copied().unwrap_or("").to_string();
         match i % 5 {
-            0 => e.meta.insert(key, value),
-            1 => e.parsed.insert(key, value),
-            2 => e.enriched.insert(key, value),
-            3 => e.line.labels.insert(key, value),
+            0 => e.meta.insert(key.into(), value),
+            1 => e.parsed.insert(key.into(), value),
+            2 => e.enriched.insert(key.into(), value),
+            3 => e.line.labels.insert(key.into(), value),
             _ => {
                 e.unmarshaled
                     .insert(key, serde_json::Value::String(value.clone()));
