@@ -1,9 +1,12 @@
 //! Node filters that are one string comparison — `evt.Parsed.program == 'sshd'`,
 //! `evt.Line.Labels.type not in ['syslog', 'unifi']`, `evt.Parsed.program startsWith 'nginx'`,
 //! `evt.StrTime != ''` — are most of what a line meets in s00 and s01 (one per parser of the
-//! stage), so they are evaluated natively instead of through the expression evaluator.
+//! stage), so they are evaluated natively instead of through the expression evaluator; and so
+//! are conjunctions of them (http-logs' `evt.Meta.service == 'http' && evt.Meta.log_type in
+//! [...]`).
 //!
-//! Only the exact shape `evt.<string field> <op> <literal or list of literals>` is recognised,
+//! Only the exact shape `evt.<string field> <op> <literal or list of literals>`, alone or joined
+//! by `&&`, is recognised,
 //! with quoted literals that contain no backslash, and only once the filter compiled as an
 //! expression: its meaning is then fixed (a missing key of a string map reads as `""`, the
 //! result is always a bool, nothing is written), so the answer is the expression's. Anything
@@ -39,6 +42,13 @@ enum Op {
 /// A filter of the form `evt.<field> <op> <literal>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SimpleFilter {
+    /// All must hold (`a && b && ...`).
+    clauses: Vec<Clause>,
+}
+
+/// One comparison of a [`SimpleFilter`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Clause {
     field: Field,
     op: Op,
 }
@@ -47,6 +57,23 @@ impl SimpleFilter {
     /// Recognises `source`, or `None` when it is anything else.
     pub(crate) fn parse(source: &str) -> Option<SimpleFilter> {
         let mut p = Cursor { rest: source };
+        let mut clauses = vec![Clause::parse(&mut p)?];
+        while p.eat("&&") {
+            clauses.push(Clause::parse(&mut p)?);
+        }
+        p.rest.is_empty().then_some(SimpleFilter { clauses })
+    }
+
+    /// The filter's value on `evt`.
+    #[inline]
+    pub(crate) fn eval(&self, evt: &Event) -> bool {
+        self.clauses.iter().all(|c| c.eval(evt))
+    }
+}
+
+impl Clause {
+    /// One comparison and the blanks after it.
+    fn parse(p: &mut Cursor<'_>) -> Option<Clause> {
         p.ws();
         let field = p.field()?;
         p.ws();
@@ -72,12 +99,11 @@ impl SimpleFilter {
             return None;
         };
         p.ws();
-        p.rest.is_empty().then_some(SimpleFilter { field, op })
+        Some(Clause { field, op })
     }
 
-    /// The filter's value on `evt`.
     #[inline]
-    pub(crate) fn eval(&self, evt: &Event) -> bool {
+    fn eval(&self, evt: &Event) -> bool {
         let v = self.field.read(evt);
         match &self.op {
             Op::Eq(l) => v == l,
@@ -261,12 +287,18 @@ mod tests {
             "evt.Line.Module != 'wineventlog'",
             "  evt.Meta.log_type == \"http_access-log\"\n",
             "evt.Enriched.x in [ 'a' ,'b' ]",
+            "evt.Parsed.program == 'sshd' && evt.Parsed.x == 'y'",
+            "evt.Meta.service == 'http' && evt.Meta.log_type in ['http_access-log', 'http_error-log']",
+            "evt.Parsed.a == 'x&&y'&&evt.Parsed.b != ''",
         ];
         for s in yes {
             assert!(SimpleFilter::parse(s).is_some(), "{s}");
         }
         let no = [
-            "evt.Parsed.program == 'sshd' && evt.Parsed.x == 'y'",
+            "evt.Parsed.program == 'sshd' && ",
+            "evt.Parsed.program == 'sshd' && true",
+            "evt.Parsed.program == 'sshd' & evt.Parsed.x == 'y'",
+            "(evt.Parsed.program == 'sshd') && evt.Parsed.x == 'y'",
             "evt.Parsed.program == 'ss\\'hd'",
             "evt.Parsed.program in ['a', ]",
             "evt.Parsed.program in []",
@@ -311,6 +343,9 @@ mod tests {
             "evt.Line.Module == 'file'",
             "evt.Line.Src endsWith '.log'",
             "evt.Line.Raw contains 'x'",
+            "evt.Parsed.program == 'sshd' && evt.Line.Labels.type == 'syslog'",
+            "evt.Parsed.program startsWith 'ssh' && evt.Meta.m in ['é', 'e'] && evt.StrTime != ''",
+            "evt.Parsed.absent == '' && evt.Line.Module == 'file'",
         ];
         let mut events = Vec::new();
         let mut e = Event::default();
