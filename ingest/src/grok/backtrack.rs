@@ -347,6 +347,7 @@ impl Backtracker {
                 first: &self.first,
                 guards: &self.guards,
                 haystack,
+                span: &haystack[..span.end],
                 start: span.start,
                 end: span.end,
                 stride: span.len() + 1,
@@ -385,6 +386,8 @@ struct Search<'a> {
     first: &'a FirstBytes,
     guards: &'a [Guard],
     haystack: &'a [u8],
+    /// `haystack[..end]`: what the search may read.
+    span: &'a [u8],
     start: usize,
     end: usize,
     stride: usize,
@@ -684,28 +687,22 @@ impl Search<'_> {
                 return false;
             }
             match &op.state {
-                State::ByteRange { trans } => {
-                    if at >= self.end || !trans.matches(self.haystack, at) {
-                        return false;
+                State::ByteRange { trans } => match self.span.get(at) {
+                    Some(&b) if trans.start <= b && b <= trans.end => {
+                        sid = trans.next;
+                        at += 1;
                     }
-                    sid = trans.next;
-                    at += 1;
-                }
+                    _ => return false,
+                },
                 State::Sparse(sparse) => {
-                    if at >= self.end {
-                        return false;
-                    }
-                    let Some(next) = sparse.matches(self.haystack, at) else {
+                    let Some(next) = self.span.get(at).and_then(|&b| sparse.matches_byte(b)) else {
                         return false;
                     };
                     sid = next;
                     at += 1;
                 }
                 State::Dense(dense) => {
-                    if at >= self.end {
-                        return false;
-                    }
-                    let Some(next) = dense.matches(self.haystack, at) else {
+                    let Some(next) = self.span.get(at).and_then(|&b| dense.matches_byte(b)) else {
                         return false;
                     };
                     sid = next;
