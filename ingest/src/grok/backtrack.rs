@@ -351,7 +351,9 @@ impl Backtracker {
                 start: span.start,
                 end: span.end,
                 stride: span.len() + 1,
-                scratch,
+                generation: scratch.generation,
+                stack: &mut scratch.stack,
+                visited: &mut scratch.visited,
             };
             if search.run(slots) {
                 return true;
@@ -366,7 +368,7 @@ impl Backtracker {
             while at < span.end {
                 at += 1;
                 if search.viable(begin, at) {
-                    search.scratch.stack.push(Frame::Explore { sid: begin, at });
+                    search.stack.push(Frame::Explore { sid: begin, at });
                     if search.run(slots) {
                         return true;
                     }
@@ -391,7 +393,10 @@ struct Search<'a> {
     start: usize,
     end: usize,
     stride: usize,
-    scratch: &'a mut Scratch,
+    /// The scratch space's parts, borrowed apart (one indirection less per step).
+    generation: u64,
+    stack: &'a mut Vec<Frame>,
+    visited: &'a mut [Block],
 }
 
 impl Search<'_> {
@@ -433,8 +438,8 @@ impl Search<'_> {
     /// The words of memo block `block`, cleared first if an older search wrote them.
     #[inline(always)]
     fn block(&mut self, block: usize) -> Option<&mut [u64; BLOCK_BITS / 64]> {
-        let generation = self.scratch.generation;
-        let block = self.scratch.visited.get_mut(block)?;
+        let generation = self.generation;
+        let block = self.visited.get_mut(block)?;
         if block.generation != generation {
             block.generation = generation;
             block.words = [0; BLOCK_BITS / 64];
@@ -495,7 +500,7 @@ impl Search<'_> {
             }
             at = next;
             if self.viable(l.exit, at) {
-                self.scratch.stack.push(Frame::Forward { lp, union, at });
+                self.stack.push(Frame::Forward { lp, union, at });
                 return Some(at);
             }
         }
@@ -537,7 +542,7 @@ impl Search<'_> {
             }
             break;
         }
-        self.scratch.stack.push(Frame::Back {
+        self.stack.push(Frame::Back {
             exit: lp.exit,
             utf8: lp.utf8,
             lo: from,
@@ -551,7 +556,7 @@ impl Search<'_> {
     /// memo rows: nothing is marked here.
     fn run_chain(&mut self, chain: &ClassLoop, from: usize) {
         let run = self.chain_run(chain, from);
-        self.scratch.stack.push(Frame::Back {
+        self.stack.push(Frame::Back {
             exit: chain.exit,
             utf8: false,
             lo: from,
@@ -628,7 +633,7 @@ impl Search<'_> {
     }
 
     fn run(&mut self, slots: &mut [Option<NonMaxUsize>]) -> bool {
-        while let Some(frame) = self.scratch.stack.pop() {
+        while let Some(frame) = self.stack.pop() {
             // Every frame that is not a capture restore ends in one exploration, made at a
             // single call site so that `explore` is inlined here (no call per frame).
             let (sid, at) = match frame {
@@ -643,7 +648,7 @@ impl Search<'_> {
                     };
                     if hi > lo {
                         let prev = self.previous_end(hi, lo, utf8);
-                        self.scratch.stack.push(Frame::Back {
+                        self.stack.push(Frame::Back {
                             exit,
                             utf8,
                             lo,
@@ -720,7 +725,7 @@ impl Search<'_> {
                     };
                     for &alt in rest.iter().rev() {
                         if self.viable_alternative(alt, at) {
-                            self.scratch.stack.push(Frame::Explore { sid: alt, at });
+                            self.stack.push(Frame::Explore { sid: alt, at });
                         }
                     }
                     if !self.viable_alternative(*first, at) {
@@ -740,9 +745,7 @@ impl Search<'_> {
                             return false;
                         }
                         // Lazy: leave the loop now, come back for one more iteration after.
-                        self.scratch
-                            .stack
-                            .push(Frame::Forward { lp, union: sid, at });
+                        self.stack.push(Frame::Forward { lp, union: sid, at });
                         if !self.viable(l.exit, at) {
                             return false;
                         }
@@ -750,7 +753,7 @@ impl Search<'_> {
                         continue;
                     }
                     if self.viable(*alt2, at) {
-                        self.scratch.stack.push(Frame::Explore { sid: *alt2, at });
+                        self.stack.push(Frame::Explore { sid: *alt2, at });
                     }
                     if !self.viable(*alt1, at) || !self.guard_allows(op.guard, at) {
                         return false;
@@ -760,7 +763,7 @@ impl Search<'_> {
                 State::Capture { next, slot, .. } => {
                     let slot = slot.as_usize();
                     if let Some(current) = slots.get_mut(slot) {
-                        self.scratch.stack.push(Frame::Restore {
+                        self.stack.push(Frame::Restore {
                             slot,
                             offset: *current,
                         });
