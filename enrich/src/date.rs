@@ -182,6 +182,16 @@ pub fn parse_date(
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// What `ParseDate` gives for a parsed time: `MarshaledTime`, and the time (kept only in
+/// time-machine mode).
+fn parsed(t: &DateTime<FixedOffset>) -> Enrichment {
+    let mut out = Enrichment::default();
+    out.fields
+        .insert(FieldName::from_static("MarshaledTime"), marshal_time(t));
+    out.time = Some(t.with_timezone(&Utc));
+    out
+}
+
 /// The `ParseDate` method.
 pub struct ParseDate {
     clock: SharedClock,
@@ -261,14 +271,10 @@ impl ParseDate {
     /// that depends on the input alone (it was parsed, with its own year).
     fn parse_plain(&self, input: &str) -> (Enrichment, bool) {
         let (t, supplied) = self.parse_noting_year(input, "");
-        let Some(t) = t else {
-            return (self.fallback(input), false);
-        };
-        let mut out = Enrichment::default();
-        out.fields
-            .insert(FieldName::from_static("MarshaledTime"), marshal_time(&t));
-        out.time = Some(t.with_timezone(&Utc));
-        (out, !supplied)
+        match t {
+            Some(t) => (parsed(&t), !supplied),
+            None => (self.fallback(input), false),
+        }
     }
 
     /// Now, for an input no layout parses.
@@ -296,13 +302,7 @@ impl Enricher for ParseDate {
             self.cache.get_or_maybe(input, || self.parse_plain(input))
         } else {
             match self.parse(input, &event.str_time_format) {
-                Some(t) => {
-                    let mut out = Enrichment::default();
-                    out.fields
-                        .insert(FieldName::from_static("MarshaledTime"), marshal_time(&t));
-                    out.time = Some(t.with_timezone(&Utc));
-                    out
-                }
+                Some(t) => parsed(&t),
                 None => self.fallback(input),
             }
         };

@@ -84,11 +84,10 @@ impl Index<&str> for Fields {
 
 impl FromIterator<(String, String)> for Fields {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
-        let mut fields = Fields::new();
-        for (n, v) in pairs {
-            fields.insert(n, v);
-        }
-        fields
+        pairs
+            .into_iter()
+            .map(|(n, v)| (FieldName::from(n), v))
+            .collect()
     }
 }
 

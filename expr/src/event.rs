@@ -170,13 +170,18 @@ pub(crate) fn map_field(e: &Event, f: MapField) -> MapRef<'_> {
 
 /// A string-map lookup with Go's zero value for a missing key.
 pub(crate) fn map_get<'a>(e: &'a Event, f: MapField, key: &str) -> &'a str {
+    map_lookup(e, f, key).unwrap_or("")
+}
+
+/// A string-map lookup; `None` for a missing key.
+pub(crate) fn map_lookup<'a>(e: &'a Event, f: MapField, key: &str) -> Option<&'a str> {
     let v = match f {
         MapField::Meta => e.meta.get(key),
         MapField::Parsed => e.parsed.get(key),
         MapField::Enriched => e.enriched.get(key),
         MapField::Labels => e.line.labels.get(key),
     };
-    v.map(String::as_str).unwrap_or("")
+    v.map(String::as_str)
 }
 
 /// Go's zero `time.Time`, for an unset event time.

@@ -16,7 +16,7 @@
 //! program has its own id, so results never mix between programs; inputs longer than
 //! [`MAX_INPUT`] are not remembered.
 
-use crate::event::{EvtPath, MapField};
+use crate::event::{self, EvtPath, MapField};
 use crate::ir::{Node, NodeKind};
 use crate::parser::BinOp;
 use crate::value::{ConstVal, Value};
@@ -145,14 +145,7 @@ impl Memo {
 
     /// The field's value in `e` (`None`: absent).
     pub(crate) fn input<'e>(&self, e: &'e Event) -> Option<&'e str> {
-        let key = &*self.key;
-        let v = match self.field {
-            MapField::Meta => e.meta.get(key),
-            MapField::Parsed => e.parsed.get(key),
-            MapField::Enriched => e.enriched.get(key),
-            MapField::Labels => e.line.labels.get(key),
-        };
-        v.map(String::as_str)
+        event::map_lookup(e, self.field, &self.key)
     }
 
     fn slot(&self, input: Option<&str>) -> usize {

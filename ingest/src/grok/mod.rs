@@ -539,8 +539,7 @@ impl<'g, 'h> Captures<'g, 'h> {
 
     /// Every field with its text, sorted by field name.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'g str, &'h str)> + '_ {
-        let fields: &'g [Field] = &self.grok.fields;
-        fields.iter().map(move |f| (&*f.name, self.value(f)))
+        self.named().map(|(name, value)| (name.as_str(), value))
     }
 
     /// [`iter`](Self::iter) with the interned names, to write into an event's map.

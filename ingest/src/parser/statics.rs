@@ -173,9 +173,8 @@ impl Static {
 
     /// Applies the static to `evt`. Returns a warning to log, if any.
     pub(crate) fn apply(&self, evt: &mut Event) -> Option<String> {
-        let is_parse_date = self.keep_empty;
         let value = match &self.source {
-            Source::Value(v) if v.is_empty() && !is_parse_date => return None,
+            Source::Value(v) if v.is_empty() && !self.keep_empty => return None,
             Source::Value(v) => v.clone(),
             Source::Field(f, p) => {
                 let v = f.read(evt).to_string();
@@ -183,7 +182,7 @@ impl Static {
                     let want = p.eval_string(evt).ok();
                     assert_eq!(want.as_ref(), Some(&v), "{:?}", p.source());
                 }
-                if v.is_empty() && !is_parse_date {
+                if v.is_empty() && !self.keep_empty {
                     return None;
                 }
                 v
@@ -204,7 +203,7 @@ impl Static {
                 Err(e) => return Some(format!("static expression {:?} failed: {e}", p.source())),
             },
         };
-        if value.is_empty() && !is_parse_date {
+        if value.is_empty() && !self.keep_empty {
             return None;
         }
         match &self.dest {
